@@ -1,4 +1,5 @@
 import type { Meter } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricReader, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 
@@ -24,6 +25,16 @@ export interface ComponentSettings {
    */
   readonly meter: Meter;
   readonly agent: AgentInfo;
+  /** The agent's one HTTP server, for components that serve endpoints. */
+  readonly http: HttpRouter;
+}
+
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+/** Routes on the agent's HTTP server (exact path match, any method the handler accepts). */
+export interface HttpRouter {
+  /** Registers a handler; returns a function that removes it. A path can have one handler. */
+  route(path: string, description: string, handler: HttpHandler): () => void;
 }
 
 /**

@@ -1,0 +1,126 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { HttpHandler, HttpRouter } from '../pipeline/component.ts';
+
+export interface AgentHttpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+  /** Answers /readyz: ready, or the reason it is not. */
+  readonly readiness: () => { ready: boolean; detail: string };
+  /** Lines for the index page beyond the registered routes (pipelines, …). */
+  readonly describe: () => string[];
+}
+
+/**
+ * The agent's one HTTP server: components register their paths on it; it answers
+ * /healthz, /readyz and an index page itself. close() stops accepting, lets in-flight
+ * requests finish (up to a grace period) and then drops what is left.
+ */
+export class AgentHttpServer implements HttpRouter {
+  readonly #options: AgentHttpServerOptions;
+  readonly #routes = new Map<string, { description: string; handler: HttpHandler }>();
+  readonly #server: Server;
+  #inFlight = 0;
+
+  constructor(options: AgentHttpServerOptions) {
+    this.#options = options;
+    this.#server = createServer((req, res) => this.#dispatch(req, res));
+    // Slow or idle clients must not hold sockets forever on a node agent.
+    this.#server.requestTimeout = 60_000;
+    this.#server.headersTimeout = 10_000;
+    this.#server.keepAliveTimeout = 30_000;
+  }
+
+  route(path: string, description: string, handler: HttpHandler): () => void {
+    if (this.#routes.has(path) || ['/', '/healthz', '/readyz'].includes(path)) {
+      throw new Error(`HTTP path ${path} is already served`);
+    }
+    this.#routes.set(path, { description, handler });
+    return () => {
+      if (this.#routes.get(path)?.handler === handler) this.#routes.delete(path);
+    };
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen(this.#options.port, this.#options.host, () => {
+        this.#server.off('error', onError);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  get listening(): boolean {
+    return this.#server.listening;
+  }
+
+  async close(graceMs: number): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const timer = setTimeout(() => {
+      this.#options.logger.warn({ inFlight: this.#inFlight }, 'grace period over; closing remaining connections');
+      this.#server.closeAllConnections();
+    }, graceMs);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  #dispatch(req: IncomingMessage, res: ServerResponse): void {
+    this.#inFlight++;
+    res.once('close', () => {
+      this.#inFlight--;
+    });
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://agent');
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('bad request URL\n');
+      return;
+    }
+    // Once shutting down, tell keep-alive clients to reconnect elsewhere.
+    if (!this.#server.listening) res.setHeader('connection', 'close');
+    const route = this.#routes.get(url.pathname);
+    if (route) {
+      Promise.resolve()
+        .then(() => route.handler(req, res, url))
+        .catch((err: unknown) => {
+          this.#options.logger.error({ err, path: url.pathname }, 'request handler failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('internal error\n');
+        });
+      return;
+    }
+    switch (url.pathname) {
+      case '/healthz':
+        this.#text(res, 200, 'ok\n');
+        return;
+      case '/readyz': {
+        const { ready, detail } = this.#options.readiness();
+        this.#text(res, ready ? 200 : 503, `${detail}\n`);
+        return;
+      }
+      case '/':
+        this.#text(res, 200, this.#indexPage());
+        return;
+      default:
+        this.#text(res, 404, `not found: ${url.pathname}\n`);
+    }
+  }
+
+  #indexPage(): string {
+    const lines = ['nodemeter', '', 'endpoints:', '  /healthz  liveness', '  /readyz   readiness (every receiver has collected once)'];
+    for (const [path, { description }] of this.#routes) lines.push(`  ${path}  ${description}`);
+    lines.push('', ...this.#options.describe(), '');
+    return lines.join('\n');
+  }
+
+  #text(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
+  }
+}

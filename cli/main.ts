@@ -1,0 +1,186 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { parseAgentSettings, type AgentSettings } from '../config/agent-settings.ts';
+import { defaultConfigText } from '../config/default-config.ts';
+import { ConfigValidationError } from '../config/issues.ts';
+import { loadConfig, loadConfigFile, type LoadedConfig } from '../config/load.ts';
+import { PrometheusExporter } from '../exporters/prometheus/exporter.ts';
+import { renderExposition } from '../exporters/prometheus/exposition.ts';
+import type { AgentInfo } from '../pipeline/component.ts';
+import { buildGraph, type Graph } from '../pipeline/graph.ts';
+import { builtinRegistry } from '../pipeline/builtins.ts';
+import { Service } from '../pipeline/service.ts';
+import { MemoryRouter } from '../pipeline/testing.ts';
+import { AgentHttpServer } from './http-server.ts';
+import { createLogger } from './logger.ts';
+import { USAGE } from './usage.ts';
+import { VERSION } from './version.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** How long in-flight scrapes may take to finish after SIGTERM. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Entry point of the `nodemeter` command; resolves to the process exit code. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let parsed: ReturnType<typeof parseAgentSettings>;
+  try {
+    parsed = parseAgentSettings(argv, env, { extraBooleanFlags: ['--once', '--help', '--version'] });
+  } catch (err) {
+    return reportStartupError(err);
+  }
+  const { settings, rest } = parsed;
+  if (rest.includes('--help')) {
+    process.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+  if (rest.includes('--version')) {
+    process.stdout.write(`nodemeter ${VERSION}\n`);
+    return EXIT_OK;
+  }
+  const words = rest.filter((word) => !word.startsWith('--'));
+  const command = words[0] ?? 'run';
+  if (words.length > 1 || !['run', 'validate', 'collect'].includes(command)) {
+    process.stderr.write(`nodemeter: unknown command "${words.join(' ')}"\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (command === 'collect' && !rest.includes('--once')) {
+    process.stderr.write('nodemeter: collect needs --once (continuous collection is what `nodemeter run` does)\n');
+    return EXIT_USAGE;
+  }
+  // Commands that print results keep stdout for the results; logs go to stderr.
+  const logger = createLogger({
+    level: settings.log_level,
+    human: settings.log_human,
+    destination: command === 'run' ? process.stdout : process.stderr,
+  });
+  const agent: AgentInfo = { nodeName: settings.node_name || hostname(), version: VERSION };
+  let config: LoadedConfig;
+  try {
+    config = loadAgentConfig(settings, env);
+  } catch (err) {
+    return reportStartupError(err);
+  }
+  for (const warning of config.warnings) logger.warn(warning);
+  switch (command) {
+    case 'validate':
+      return validate(config, agent, logger, settings);
+    case 'collect':
+      return collectOnce(config, agent, logger);
+    default:
+      return run(config, agent, logger, settings);
+  }
+}
+
+function loadAgentConfig(settings: AgentSettings, env: NodeJS.ProcessEnv): LoadedConfig {
+  const registry = builtinRegistry();
+  if (settings.config) return loadConfigFile(settings.config, registry, env);
+  return loadConfig({ text: defaultConfigText(), source: 'embedded default config', registry, env });
+}
+
+function validate(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings): number {
+  try {
+    const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: new MemoryRouter() });
+    process.stdout.write(
+      `${settings.config || 'embedded default config'}: valid; ${describeGraph(graph).join('; ')}\n`,
+    );
+    return EXIT_OK;
+  } catch (err) {
+    return reportStartupError(err);
+  }
+}
+
+async function collectOnce(config: LoadedConfig, agent: AgentInfo, logger: Logger): Promise<number> {
+  const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: new MemoryRouter() });
+  const service = new Service(graph, logger);
+  try {
+    await service.start({ warmUp: false });
+    const prometheus = [...graph.exporters.values()].find((e) => e instanceof PrometheusExporter);
+    let text: string;
+    let errors: unknown[];
+    if (prometheus) {
+      ({ text, errors } = await prometheus.scrape(10_000));
+    } else {
+      const results = await Promise.all([...graph.pipelines.values()].map((p) => p.collect()));
+      errors = results.flatMap((r) => r.errors);
+      text = renderExposition(
+        { resource: graph.resource, scopeMetrics: results.flatMap((r) => r.resourceMetrics.scopeMetrics) },
+        { metricPrefix: '', constLabels: {}, targetInfo: false, scopeInfo: false, dedupe: true },
+      );
+    }
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    for (const err of errors) logger.warn({ err }, 'collection error');
+    return EXIT_OK;
+  } catch (err) {
+    logger.error({ err }, 'collection failed');
+    return EXIT_FAILURE;
+  } finally {
+    await service.shutdown();
+  }
+}
+
+async function run(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings): Promise<number> {
+  let service: Service | undefined;
+  const server = new AgentHttpServer({
+    host: settings.listen_host,
+    port: settings.listen_port,
+    logger,
+    readiness: () => {
+      if (!service?.ready) return { ready: false, detail: `not ready: waiting for ${service?.pendingReceivers().join(', ') || 'start'}` };
+      return { ready: true, detail: 'ready' };
+    },
+    describe: () => (service ? describeGraph(service.graph) : []),
+  });
+  const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: server });
+  service = new Service(graph, logger);
+  try {
+    await service.start();
+  } catch (err) {
+    logger.fatal({ err }, 'start failed');
+    return EXIT_FAILURE;
+  }
+  let address;
+  try {
+    address = await server.listen();
+  } catch (err) {
+    logger.fatal({ err, host: settings.listen_host, port: settings.listen_port }, `cannot listen on ${settings.listen_host}:${settings.listen_port}`);
+    await service.shutdown();
+    return EXIT_FAILURE;
+  }
+  logger.info({ host: address.address, port: address.port, node: agent.nodeName, version: VERSION }, 'listening');
+  const signal = await waitForSignal();
+  logger.info({ signal }, 'shutting down');
+  await server.close(SHUTDOWN_GRACE_MS);
+  await service.shutdown();
+  logger.info('stopped');
+  return EXIT_OK;
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+function describeGraph(graph: Graph): string[] {
+  return [...graph.pipelines.values()].map(
+    (p) => `pipeline ${p.id}: receivers [${p.receiverIds.join(', ')}]`,
+  );
+}
+
+function reportStartupError(err: unknown): number {
+  if (err instanceof ConfigValidationError) {
+    process.stderr.write(`${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  process.stderr.write(`nodemeter: ${err instanceof Error ? err.message : String(err)}\n`);
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Counter, Histogram } from '@opentelemetry/api';
+import { MetricReader } from '@opentelemetry/sdk-metrics';
+import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline/component.ts';
+import { PipelineFanIn } from '../../pipeline/fan-in.ts';
+import { DURATION_BUCKETS_SECONDS } from '../../pipeline/self-telemetry.ts';
+import type { PrometheusExporterConfig } from './config.ts';
+import { EXPOSITION_CONTENT_TYPE, renderExposition } from './exposition.ts';
+
+/** Time kept back from Prometheus' scrape timeout so the answer arrives before it gives up. */
+const SCRAPE_TIMEOUT_MARGIN_MS = 250;
+
+/** The SDK reader behind the endpoint: pulls the MeterProvider (self-telemetry) plus the pipelines. */
+class PullReader extends MetricReader {
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Prometheus pull endpoint on the agent's HTTP server. Each scrape runs one collection of
+ * every pipeline that names this exporter, under the scraper's own timeout.
+ */
+export class PrometheusExporter implements Exporter {
+  readonly reader: MetricReader;
+  readonly #fanIn = new PipelineFanIn();
+  readonly #settings: ComponentSettings;
+  readonly #config: PrometheusExporterConfig;
+  #unroute: (() => void) | undefined;
+  #shutdown = false;
+  #scrapes: Counter | undefined;
+  #scrapeDuration: Histogram | undefined;
+
+  constructor(settings: ComponentSettings, config: PrometheusExporterConfig) {
+    this.#settings = settings;
+    this.#config = config;
+    this.reader = new PullReader({ metricProducers: [this.#fanIn] });
+  }
+
+  attach(source: PipelineSource): void {
+    this.#fanIn.attach(source);
+  }
+
+  start(): Promise<void> {
+    if (this.#shutdown) return Promise.reject(new Error(`exporter ${this.#settings.id} was shut down; create a new one`));
+    if (this.#unroute) return Promise.resolve();
+    const meter = this.#settings.meter;
+    this.#scrapes = meter.createCounter('nodemeter_exporter_scrapes_total', {
+      description: 'Scrapes answered by a Prometheus exporter, by exporter and outcome.',
+    });
+    this.#scrapeDuration = meter.createHistogram('nodemeter_exporter_scrape_duration_seconds', {
+      description: 'Time to collect and render one scrape, by exporter.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
+    });
+    this.#unroute = this.#settings.http.route(this.#config.path, `Prometheus exposition (${this.#settings.id})`, (req, res) =>
+      this.#handle(req, res),
+    );
+    return Promise.resolve();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#shutdown) return;
+    this.#shutdown = true;
+    this.#unroute?.();
+    this.#unroute = undefined;
+    await this.reader.shutdown().catch(() => undefined);
+  }
+
+  /** One collection rendered as exposition text; used by the endpoint and `collect --once`. */
+  async scrape(timeoutMs: number, selectors: Record<string, string> = {}, signal?: AbortSignal): Promise<{ text: string; errors: unknown[] }> {
+    const timeoutSignal = AbortSignal.timeout(timeoutMs);
+    const ctx = {
+      deadline: Date.now() + timeoutMs,
+      signal: signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal,
+      selectors,
+    };
+    const { resourceMetrics, errors } = await this.#fanIn.withContext(ctx, () => this.reader.collect({ timeoutMillis: timeoutMs }));
+    const text = renderExposition(resourceMetrics, {
+      metricPrefix: this.#config.metric_prefix,
+      constLabels: this.#config.const_labels,
+      targetInfo: this.#config.target_info,
+      scopeInfo: this.#config.scope_info,
+      dedupe: this.#fanIn.sources.length > 1,
+    });
+    return { text, errors };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    const started = performance.now();
+    const aborted = new AbortController();
+    res.once('close', () => aborted.abort());
+    try {
+      const { text, errors } = await this.scrape(this.#timeoutFor(req), {}, aborted.signal);
+      for (const err of errors) this.#settings.logger.warn({ err }, 'collection error during scrape');
+      this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: errors.length > 0 ? 'partial' : 'success' });
+      res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE });
+      res.end(req.method === 'HEAD' ? undefined : text);
+    } catch (err) {
+      this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: 'failure' });
+      this.#settings.logger.error({ err }, 'scrape failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`collection failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    } finally {
+      this.#scrapeDuration?.record((performance.now() - started) / 1000, { exporter: this.#settings.id });
+    }
+  }
+
+  #timeoutFor(req: IncomingMessage): number {
+    const header = Number(req.headers['x-prometheus-scrape-timeout-seconds']);
+    if (!Number.isFinite(header) || header <= 0) return this.#config.collect_timeout;
+    return Math.max(100, Math.min(this.#config.collect_timeout, header * 1000 - SCRAPE_TIMEOUT_MARGIN_MS));
+  }
+}
