@@ -10,4 +10,5 @@ if (major < 24) {
   process.exit(1);
 }
 const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const { exitProcess } = await import('../cli/exit.ts');
+exitProcess(await main(process.argv.slice(2)));

@@ -47,7 +47,7 @@ export function registerFormats(): void {
       try {
         new RegExp(value);
       } catch (err) {
-        throw new Error(`is not a valid regular expression: ${(err as Error).message}`);
+        throw new Error(`is not a valid regular expression: ${(err as Error).message}`, { cause: err });
       }
     },
   });

@@ -1,0 +1,136 @@
+import type { BatchObservableCallback, Counter, ObservableGauge } from '@opentelemetry/api';
+import type { CollectContext, ComponentSettings, Receiver, ReceiverResult } from '../../pipeline/component.ts';
+import { nowHr } from '../../pipeline/datapoints.ts';
+import { NodemeterError } from '../../pipeline/errors.ts';
+import type { FilesystemReceiverConfig } from './config.ts';
+import type { HostMount } from './host-view.ts';
+import { buildFamilies } from './metric-families.ts';
+import { MountPlanner } from './mount-planner.ts';
+import { mountTableCandidates, readMountTable } from './mount-table.ts';
+import { StatfsPool, type ProbeOutcome } from './statfs-pool.ts';
+
+/** Test seams: a different worker module (e.g. one whose statfs hangs on demand). */
+export interface FilesystemReceiverOptions {
+  readonly workerUrl?: URL;
+  readonly workerData?: unknown;
+}
+
+// Longest wait setTimeout accepts; a later deadline is as good as none.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Kubelet volume stats and node_exporter-style filesystem stats from mountinfo + statfs. */
+export class FilesystemReceiver implements Receiver {
+  readonly #settings: ComponentSettings;
+  readonly #planner: MountPlanner;
+  readonly #candidates: string[];
+  readonly #pool: StatfsPool;
+  #timeouts: Counter | undefined;
+  #stuckGauge: ObservableGauge | undefined;
+  #observe: BatchObservableCallback | undefined;
+  #stopped = false;
+
+  constructor(settings: ComponentSettings, config: Readonly<FilesystemReceiverConfig>, options: FilesystemReceiverOptions = {}) {
+    this.#settings = settings;
+    this.#planner = new MountPlanner(config);
+    this.#candidates = mountTableCandidates(config.mountinfo_path, config.root_path);
+    this.#pool = new StatfsPool({
+      concurrency: config.concurrency,
+      maxStuck: config.max_stuck,
+      timeoutMs: config.statfs_timeout,
+      workerUrl: options.workerUrl,
+      workerData: options.workerData,
+      onStuck: (path) => {
+        this.#timeouts?.add(1, { receiver: settings.id });
+        settings.logger.warn({ path, timeoutMs: config.statfs_timeout }, 'statfs timed out; mount marked stuck and skipped until it answers');
+      },
+      onRecovered: (path, stuckMs) => settings.logger.info({ path, stuckMs }, 'stuck mount answered again'),
+    });
+  }
+
+  /** Paths currently stuck (statfs paths, with root_path) and since when. */
+  get stuckMounts(): ReadonlyMap<string, number> {
+    return this.#pool.stuck;
+  }
+
+  start(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    const meter = this.#settings.meter;
+    this.#timeouts = meter.createCounter('nodemeter_filesystem_statfs_timeouts', {
+      description: 'statfs calls that passed statfs_timeout (each marks its mount stuck).',
+    });
+    const stuckGauge = meter.createObservableGauge('nodemeter_filesystem_stuck_mounts', {
+      description: 'Mounts whose statfs has not returned after statfs_timeout; skipped until it does.',
+    });
+    this.#stuckGauge = stuckGauge;
+    this.#observe = (result) => result.observe(stuckGauge, this.#pool.stuck.size, { receiver: this.#settings.id });
+    meter.addBatchObservableCallback(this.#observe, [stuckGauge]);
+    this.#pool.warm();
+    return Promise.resolve();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#observe && this.#stuckGauge) this.#settings.meter.removeBatchObservableCallback(this.#observe, [this.#stuckGauge]);
+    await this.#pool.shutdown();
+  }
+
+  async collect(ctx: CollectContext): Promise<ReceiverResult> {
+    const time = nowHr();
+    const scope = { name: `nodemeter/receiver/${this.#settings.id}` };
+    let table;
+    try {
+      table = await readMountTable(this.#candidates);
+    } catch (err) {
+      return { scopeMetrics: { scope, metrics: [] }, errors: [err as Error] };
+    }
+    const errors: Error[] = [];
+    if (table.malformed > 0) {
+      errors.push(new NodemeterError('NM_FS_MOUNTINFO', `${table.path}: skipped ${table.malformed} malformed line(s)`));
+    }
+    const plan = this.#planner.plan(table.mounts);
+    const mounts: HostMount[] = [...plan.volumes, ...plan.nodeFilesystems];
+    const outcomes = await this.#probeAll(new Set(mounts.map((m) => m.statfsPath)), ctx);
+    const outcomeOf = (m: HostMount): ProbeOutcome => outcomes.get(m.statfsPath) ?? deadlineOutcome();
+    for (const m of mounts) {
+      const o = outcomeOf(m);
+      if (!o.ok) {
+        errors.push(new NodemeterError('NM_FS_STATFS', `${m.mountPoint}: ${o.reason}: ${o.message}`, { retryable: true }));
+      }
+    }
+    const metrics = buildFamilies(this.#settings.agent.nodeName, plan.volumes, plan.nodeFilesystems, outcomeOf, time);
+    return { scopeMetrics: { scope, metrics }, errors };
+  }
+
+  /** Probes every path; what has not answered by the deadline (or abort) is a `timeout`. */
+  async #probeAll(paths: ReadonlySet<string>, ctx: CollectContext): Promise<Map<string, ProbeOutcome>> {
+    const outcomes = new Map<string, ProbeOutcome>();
+    const giveUp = new AbortController();
+    const onAbort = (): void => giveUp.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    if (ctx.signal.aborted) giveUp.abort();
+    const remaining = ctx.deadline - Date.now();
+    const timer = Number.isFinite(remaining) && remaining < MAX_TIMER_MS ? setTimeout(onAbort, Math.max(0, remaining)) : undefined;
+    const gaveUp = new Promise<void>((resolve) => giveUp.signal.addEventListener('abort', () => resolve(), { once: true }));
+    try {
+      const all = Promise.all(
+        [...paths].map(async (path) => {
+          const outcome = await this.#pool.probe(path, giveUp.signal);
+          // A probe dropped from the queue at the deadline timed out as far as this collect goes.
+          outcomes.set(path, !outcome.ok && outcome.reason === 'aborted' ? deadlineOutcome() : outcome);
+        }),
+      );
+      await Promise.race([all, gaveUp]);
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      // Drop whatever is still queued; probes already running finish in the background.
+      giveUp.abort();
+    }
+    return outcomes;
+  }
+}
+
+function deadlineOutcome(): ProbeOutcome {
+  return { ok: false, reason: 'timeout', message: 'the collection deadline passed before statfs returned' };
+}
