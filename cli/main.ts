@@ -122,19 +122,23 @@ async function collectOnce(config: LoadedConfig, agent: AgentInfo, logger: Logge
 }
 
 async function run(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings): Promise<number> {
-  let service: Service | undefined;
+  // The server exists before the graph (components register routes on it); it asks the
+  // service for readiness once there is one.
+  const serviceRef: { current?: Service } = {};
   const server = new AgentHttpServer({
     host: settings.listen_host,
     port: settings.listen_port,
     logger,
     readiness: () => {
+      const service = serviceRef.current;
       if (!service?.ready) return { ready: false, detail: `not ready: waiting for ${service?.pendingReceivers().join(', ') || 'start'}` };
       return { ready: true, detail: 'ready' };
     },
-    describe: () => (service ? describeGraph(service.graph) : []),
+    describe: () => (serviceRef.current ? describeGraph(serviceRef.current.graph) : []),
   });
   const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: server });
-  service = new Service(graph, logger);
+  const service = new Service(graph, logger);
+  serviceRef.current = service;
   try {
     await service.start();
   } catch (err) {

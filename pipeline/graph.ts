@@ -67,10 +67,10 @@ export function agentResource(agent: AgentInfo): Resource {
 export function buildGraph(options: GraphOptions): Graph {
   const { config, registry, agent, logger, http } = options;
   const resource = agentResource(agent);
-  let meterProvider: MeterProvider | undefined;
+  const providerRef: { current?: MeterProvider } = {};
   const meterFor = (id: string): Meter => {
-    if (!meterProvider) throw new NodemeterError('NM_TELEMETRY_NOT_READY', `component ${id} used its meter before the exporters were built`);
-    return meterProvider.getMeter(`nodemeter/${id}`, agent.version);
+    if (!providerRef.current) throw new NodemeterError('NM_TELEMETRY_NOT_READY', `component ${id} used its meter before the exporters were built`);
+    return providerRef.current.getMeter(`nodemeter/${id}`, agent.version);
   };
   const settingsFor = (kind: ComponentKind, id: string): ComponentSettings => ({
     id,
@@ -94,7 +94,8 @@ export function buildGraph(options: GraphOptions): Graph {
     const entry = mustGet(config.exporters, id, 'exporter');
     exporters.set(id, factoryFor('exporter', entry).create(settingsFor('exporter', id), entry.config));
   }
-  meterProvider = new MeterProvider({ resource, readers: [...exporters.values()].map((e) => e.reader) });
+  const meterProvider = new MeterProvider({ resource, readers: [...exporters.values()].map((e) => e.reader) });
+  providerRef.current = meterProvider;
   const telemetry = new PipelineTelemetry(meterProvider.getMeter('nodemeter/pipeline', agent.version));
 
   const receivers = new Map<string, ReceiverHandle>();

@@ -87,5 +87,5 @@ export function fakeFactories(instances: Map<string, FakeReceiver>): Factory[] {
     createDefaultConfig: () => ({}),
     create: (settings) => new TrailProcessor(settings.id),
   };
-  return [receiver as Factory, processor as Factory];
+  return [receiver, processor];
 }
