@@ -52,6 +52,30 @@ export function registerFormats(): void {
     },
   });
   convict.addFormat({
+    name: 'http-path',
+    validate(value: unknown) {
+      if (typeof value !== 'string' || !value.startsWith('/')) throw new Error('must be a path starting with "/"');
+    },
+  });
+  convict.addFormat({
+    name: 'metric-prefix',
+    validate(value: unknown) {
+      if (typeof value !== 'string' || (value !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(value))) {
+        throw new Error('must be empty or a valid Prometheus metric name prefix');
+      }
+    },
+  });
+  convict.addFormat({
+    name: 'label-map',
+    validate(value: unknown) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of label names to string values');
+      for (const [name, labelValue] of Object.entries(value)) {
+        if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith('__')) throw new Error(`"${name}" is not a valid label name`);
+        if (typeof labelValue !== 'string') throw new Error(`value of label "${name}" must be a string`);
+      }
+    },
+  });
+  convict.addFormat({
     name: 'string-array',
     validate(value: unknown) {
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new Error('must be a list of strings');

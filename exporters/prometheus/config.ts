@@ -15,35 +15,20 @@ export interface PrometheusExporterConfig {
   readonly collect_timeout: number;
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
 export const schema = {
   path: {
-    doc: 'HTTP path the exposition is served on, on the agent listen address.',
-    format: (value: unknown) => {
-      if (typeof value !== 'string' || !value.startsWith('/')) throw new Error('must be a path starting with "/"');
-      if (['/healthz', '/readyz', '/'].includes(value)) throw new Error(`"${value}" is reserved by the agent`);
-    },
+    doc: 'HTTP path the exposition is served on, on the agent listen address (not /, /healthz or /readyz).',
+    format: 'http-path',
     default: '/metrics',
   },
   metric_prefix: {
     doc: 'Prefix for every metric name, joined with "_" (empty: none).',
-    format: (value: unknown) => {
-      if (typeof value !== 'string' || (value !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(value))) {
-        throw new Error('must be empty or a valid Prometheus metric name prefix');
-      }
-    },
+    format: 'metric-prefix',
     default: '',
   },
   const_labels: {
-    doc: 'Labels added to every series served by this exporter (map of label name to value).',
-    format: (value: unknown) => {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of label names to string values');
-      for (const [name, labelValue] of Object.entries(value)) {
-        if (!LABEL_NAME.test(name) || name.startsWith('__')) throw new Error(`"${name}" is not a valid label name`);
-        if (typeof labelValue !== 'string') throw new Error(`value of "${name}" must be a string`);
-      }
-    },
+    doc: 'Labels added to every series served by this exporter (map of label name to value); a series label of the same name wins.',
+    format: 'label-map',
     default: {} as Record<string, string>,
   },
   target_info: {
@@ -62,6 +47,14 @@ export const schema = {
     default: 10_000,
   },
 };
+
+/** The agent answers these paths itself. */
+const RESERVED_PATHS = ['/', '/healthz', '/readyz'];
+
+export function validate(config: Readonly<PrometheusExporterConfig>): Array<{ path: string; message: string }> {
+  if (RESERVED_PATHS.includes(config.path)) return [{ path: 'path', message: `"${config.path}" is reserved by the agent (${RESERVED_PATHS.join(', ')})` }];
+  return [];
+}
 
 export function createDefaultConfig(): PrometheusExporterConfig {
   return Object.freeze({

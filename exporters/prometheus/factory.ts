@@ -1,5 +1,5 @@
 import type { Factory } from '../../pipeline/component.ts';
-import { createDefaultConfig, schema, type PrometheusExporterConfig } from './config.ts';
+import { createDefaultConfig, schema, validate, type PrometheusExporterConfig } from './config.ts';
 import { PrometheusExporter } from './exporter.ts';
 
 export const prometheusExporterFactory: Factory<'exporter', PrometheusExporterConfig> = {
@@ -7,5 +7,6 @@ export const prometheusExporterFactory: Factory<'exporter', PrometheusExporterCo
   kind: 'exporter',
   schema,
   createDefaultConfig,
+  validate,
   create: (settings, config) => new PrometheusExporter(settings, config),
 };

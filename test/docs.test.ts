@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { configurationReference, spliceGenerated } from '../config/reference.ts';
+import { builtinRegistry } from '../pipeline/builtins.ts';
+
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+
+describe('docs stay true', () => {
+  it('docs/configuration.md holds the current generated reference (run `npm run docs`)', () => {
+    const doc = read('docs/configuration.md');
+    assert.equal(doc, spliceGenerated(doc, configurationReference(builtinRegistry())));
+  });
+
+  it('docs/metrics.md names every metric family the code defines', () => {
+    const doc = read('docs/metrics.md');
+    const sources = [
+      'receivers/filesystem/metric-families.ts',
+      'receivers/filesystem/filesystem-receiver.ts',
+      'pipeline/self-telemetry.ts',
+      'exporters/prometheus/exporter.ts',
+    ].map(read);
+    const names = new Set<string>();
+    for (const source of sources) {
+      for (const match of source.matchAll(/['"`]((?:kubelet_volume_stats|node_filesystem|nodemeter)_[a-z_]+)['"`]/g)) names.add(match[1] ?? '');
+    }
+    assert.ok(names.size >= 15, `found ${names.size} family names in the sources`);
+    for (const name of names) {
+      const documented = doc.includes(`\`${name}\``) || doc.includes(`\`${name}_total\``);
+      assert.ok(documented, `${name} is documented in docs/metrics.md`);
+    }
+  });
+});
