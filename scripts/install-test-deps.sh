@@ -72,6 +72,16 @@ wait_for_locks() {
 }
 APT=(apt-get -o DPkg::Lock::Timeout=900 -o Dpkg::Use-Pty=0 -y -q)
 
+# The tests start their own Prometheus and exporters on free loopback ports: keep the
+# packages' init scripts from starting system daemons on :9090/:9091/:9100 (policy-rc.d
+# exit 101 = "action forbidden"), unless the machine already has a policy of its own.
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$POLICY"
+  chmod 755 "$POLICY"
+  trap 'rm -f "$POLICY"' EXIT
+fi
+
 wait_for_locks
 echo "install-test-deps: apt-get update (missing: ${missing[*]})"
 "${APT[@]}" update

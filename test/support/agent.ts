@@ -1,0 +1,202 @@
+/**
+ * Runs the real agent (`bin/nodemeter.js` under the Node 24 from node_modules) as a
+ * child process for integration tests.
+ *
+ * {@link startAgent} writes the config to a temp file, starts
+ * `node bin/nodemeter.js --config <file> --listen-host 127.0.0.1 --listen-port 0`
+ * (optionally behind a command prefix such as `nsenter -t <pid> -m --`), learns the
+ * port from the JSON `listening` log line and waits until `GET /readyz` answers 200.
+ * Always pair it with `after(() => agent.kill())` (or `stop()`): the agent is also
+ * SIGKILLed if the test process exits first.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { httpGet, type HttpGetOptions, type HttpResponse } from './http.ts';
+import { makeTempDir, spawnTracked, waitFor, waitForExit } from './proc.ts';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export const NODE24 = join(REPO_ROOT, 'node_modules', '.bin', 'node');
+export const AGENT_BIN = join(REPO_ROOT, 'bin', 'nodemeter.js');
+
+/** One parsed JSON log line (pino: `level`, `time`, `msg`, plus any fields). */
+export type LogLine = Record<string, unknown> & { level?: number; msg?: string };
+
+export interface AgentOptions {
+  /** Config file contents (YAML). Written to a temp file passed as `--config`. */
+  config: string;
+  /** Command (and arguments) the agent's command line is appended to, e.g. `ns.prefix`. */
+  prefix?: readonly string[];
+  /** Extra CLI flags after the standard ones (e.g. `['--log-level', 'debug']`). */
+  extraArgs?: readonly string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** How long to wait for `listening` and `/readyz` = 200; default 20 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface StopResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the agent did not exit within the grace period and was SIGKILLed. */
+  killed: boolean;
+  /** False when the process had still not ended 5 s after that SIGKILL (see waitForExit). */
+  exited: boolean;
+  logs: LogLine[];
+  stderr: string;
+}
+
+export class Agent {
+  readonly host = '127.0.0.1';
+  port = 0;
+  /** Every JSON line the agent wrote to stdout so far. */
+  readonly logs: LogLine[] = [];
+  /** Lines on stdout that were not JSON, and everything on stderr. */
+  stderr = '';
+  readonly child: ChildProcess;
+  private readonly cleanup: () => Promise<void>;
+  private stdoutBuf = '';
+  private stopped: Promise<StopResult> | undefined;
+
+  constructor(child: ChildProcess, cleanup: () => Promise<void>) {
+    this.child = child;
+    this.cleanup = cleanup;
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => this.onStdout(d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+  }
+
+  private onStdout(data: string): void {
+    this.stdoutBuf += data;
+    let nl: number;
+    while ((nl = this.stdoutBuf.indexOf('\n')) >= 0) {
+      const line = this.stdoutBuf.slice(0, nl);
+      this.stdoutBuf = this.stdoutBuf.slice(nl + 1);
+      if (line.trim() === '') continue;
+      try {
+        this.logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.stderr += `${line}\n`;
+      }
+    }
+  }
+
+  get url(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** GET any path on the agent's HTTP server. */
+  get(path: string, options?: HttpGetOptions): Promise<HttpResponse> {
+    return httpGet(`${this.url}${path}`, options);
+  }
+
+  /** GET `/metrics` (or `path`); rejects unless the status is 200. */
+  async scrape(path = '/metrics', options?: HttpGetOptions): Promise<HttpResponse> {
+    const res = await this.get(path, options);
+    if (res.status !== 200) throw new Error(`GET ${path}: status ${res.status}: ${res.body.slice(0, 2000)}`);
+    return res;
+  }
+
+  /** Waits for a log line matching `pred`; returns it. */
+  waitForLog(what: string, pred: (l: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
+    return waitFor(
+      `agent log line: ${what}`,
+      () => {
+        const found = this.logs.find(pred);
+        if (found) return found;
+        if (this.exited) throw new Error(`agent exited (${this.child.exitCode ?? this.child.signalCode}) first\n${this.describe()}`);
+        return undefined;
+      },
+      { timeoutMs, intervalMs: 20 },
+    );
+  }
+
+  /**
+   * Sends `signal` (none if null: for an agent already signalled) and waits up to
+   * `graceMs` (default 15 s, then SIGKILL) for it to exit.
+   */
+  stop(signal: NodeJS.Signals | null = 'SIGTERM', graceMs = 15_000): Promise<StopResult> {
+    this.stopped ??= (async () => {
+      if (!this.exited && signal) this.child.kill(signal);
+      const r = await waitForExit(this.child, graceMs);
+      if (r.exited) await this.cleanup();
+      else this.stopped = undefined; // unkillable for now (blocked syscall): let a later kill() retry
+      return { ...r, logs: this.logs, stderr: this.stderr };
+    })();
+    return this.stopped;
+  }
+
+  /** SIGKILL if still running; for `after()` hooks. Never rejects. */
+  async kill(): Promise<void> {
+    await this.stop('SIGKILL', 5_000).catch(() => undefined);
+  }
+
+  /** Logs and stderr, for assertion messages. */
+  describe(): string {
+    const logs = this.logs.map((l) => JSON.stringify(l)).join('\n');
+    return `agent logs:\n${logs || '(none)'}\nagent stderr:\n${this.stderr || '(none)'}`;
+  }
+}
+
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  const tmp = await makeTempDir('nodemeter-agent-');
+  const configPath = join(tmp.path, 'config.yaml');
+  await writeFile(configPath, options.config);
+  const agentArgs = [AGENT_BIN, '--config', configPath, '--listen-host', '127.0.0.1', '--listen-port', '0', ...(options.extraArgs ?? [])];
+  const argv = [...(options.prefix ?? []), NODE24, ...agentArgs];
+  const [command, ...args] = argv;
+  const child = spawnTracked(command!, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+  });
+  const agent = new Agent(child, tmp.remove);
+  const timeoutMs = options.readyTimeoutMs ?? 20_000;
+  try {
+    const listening = await agent.waitForLog('listening', (l) => l.msg === 'listening' && typeof l.port === 'number', timeoutMs);
+    agent.port = listening.port as number;
+    await waitFor(
+      'GET /readyz = 200',
+      async () => {
+        if (agent.exited) throw new Error(`agent exited first\n${agent.describe()}`);
+        const res = await agent.get('/readyz', { timeoutMs: 2_000 }).catch(() => undefined);
+        return res?.status === 200 ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
+  } catch (err) {
+    await agent.kill();
+    throw new Error(`agent did not become ready: ${(err as Error).message}\n${agent.describe()}`, { cause: err });
+  }
+  return agent;
+}
+
+/**
+ * The agent config the filesystem tests use: one filesystem receiver → Prometheus
+ * exporter. `mountinfo_path` is the agent's own table: run in a test mount namespace
+ * (no PID namespace), the receiver's default `/proc/1/mountinfo` is the host's.
+ * `receiverExtra` lines are appended under `filesystem:` (indent them 4 spaces).
+ */
+export function filesystemConfig(kubeletRoot: string, extra: { statfsTimeout?: string; receiverExtra?: string[] } = {}): string {
+  const lines = [
+    'receivers:',
+    '  filesystem:',
+    `    kubelet_root: ${JSON.stringify(kubeletRoot)}`,
+    '    mountinfo_path: /proc/self/mountinfo',
+    `    statfs_timeout: ${extra.statfsTimeout ?? '500ms'}`,
+    ...(extra.receiverExtra ?? []),
+  ];
+  lines.push(
+    'exporters:',
+    '  prometheus: {}',
+    'service:',
+    '  pipelines:',
+    '    metrics:',
+    '      receivers: [filesystem]',
+    '      exporters: [prometheus]',
+    '',
+  );
+  return lines.join('\n');
+}

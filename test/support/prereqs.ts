@@ -1,0 +1,93 @@
+/**
+ * Prerequisite checks for the integration tests.
+ *
+ * The integration tests never skip: CI installs everything they need
+ * (scripts/install-test-deps.sh) and runs as root. When something is missing,
+ * {@link requirePrereqs} throws one error naming every missing piece and how to get
+ * it, so the test fails with a useful message instead of a confusing one later.
+ */
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+export type Prereq =
+  | 'root'
+  | 'mountns' // unshare + nsenter, and the right to make a mount namespace
+  | 'loop' // losetup and loop devices
+  | 'ext4' // mkfs.ext4
+  | 'xfs' // mkfs.xfs
+  | 'fuse' // /dev/fuse, fusermount3 and python3-fusepy under /usr/bin/python3
+  | 'df'
+  | 'prometheus'
+  | 'promtool';
+
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+const HINT = 'run `bash scripts/install-test-deps.sh` as root';
+
+function onPath(cmd: string): boolean {
+  const dirs = (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin', '/usr/bin', '/bin']);
+  return dirs.some((d) => {
+    try {
+      accessSync(join(d, cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function check(p: Prereq): string[] {
+  const missing: string[] = [];
+  const need = (cmd: string, pkg: string): void => {
+    if (!onPath(cmd)) missing.push(`command \`${cmd}\` (Debian package ${pkg}; ${HINT})`);
+  };
+  switch (p) {
+    case 'root':
+      if (process.getuid?.() !== 0) missing.push('root privileges (the tests mount filesystems; run as root)');
+      break;
+    case 'mountns': {
+      need('unshare', 'util-linux');
+      need('nsenter', 'util-linux');
+      if (missing.length === 0) {
+        const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'true'], { encoding: 'utf8' });
+        if (r.status !== 0) missing.push(`a private mount namespace (\`unshare -m\` failed: ${(r.stderr || r.error?.message || '').trim()})`);
+      }
+      break;
+    }
+    case 'loop':
+      need('losetup', 'util-linux');
+      if (!existsSync('/dev/loop-control')) missing.push('loop devices (/dev/loop-control is missing; `modprobe loop`)');
+      break;
+    case 'ext4':
+      need('mkfs.ext4', 'e2fsprogs');
+      break;
+    case 'xfs':
+      need('mkfs.xfs', 'xfsprogs');
+      break;
+    case 'fuse': {
+      if (!existsSync('/dev/fuse')) missing.push('/dev/fuse (the fuse kernel module; `modprobe fuse`)');
+      need('fusermount3', 'fuse3');
+      const r = spawnSync(SYSTEM_PYTHON, ['-c', 'try:\n import fusepy\nexcept ImportError:\n import fuse'], { encoding: 'utf8' });
+      if (r.status !== 0) missing.push(`python3-fusepy for ${SYSTEM_PYTHON} (Debian package python3-fusepy; ${HINT})`);
+      break;
+    }
+    case 'df':
+      need('df', 'coreutils');
+      break;
+    case 'prometheus':
+      need('prometheus', 'prometheus');
+      break;
+    case 'promtool':
+      need('promtool', 'prometheus');
+      break;
+  }
+  return missing;
+}
+
+/** Throws (never skips) if any prerequisite is missing, naming all of them. */
+export function requirePrereqs(...prereqs: Prereq[]): void {
+  const missing = prereqs.flatMap(check);
+  if (missing.length > 0) {
+    throw new Error(`integration test prerequisites missing:\n  - ${missing.join('\n  - ')}`);
+  }
+}

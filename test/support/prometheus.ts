@@ -1,0 +1,165 @@
+/**
+ * Runs Debian's real `prometheus` on 127.0.0.1 for integration tests: a generated
+ * config that scrapes the given targets every second, TSDB in a temp dir, a free port
+ * (retried if taken), ready when `/-/ready` answers 200. {@link Prometheus.close}
+ * stops it (SIGTERM, then SIGKILL) and removes the temp dir.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { httpGet } from './http.ts';
+import { freePort } from './ports.ts';
+import { makeTempDir, spawnTracked, waitFor, waitForExit } from './proc.ts';
+
+export interface ScrapeTarget {
+  /** `host:port` */
+  address: string;
+  /** Job name; default `nodemeter`. */
+  job?: string;
+  /** Metrics path; default `/metrics`. */
+  metricsPath?: string;
+}
+
+export interface PrometheusOptions {
+  targets: ScrapeTarget[];
+  /** Scrape interval (and evaluation interval); default `1s`. */
+  scrapeInterval?: string;
+  /** How long to wait for `/-/ready`; default 30 s. */
+  readyTimeoutMs?: number;
+}
+
+/** One element of an instant-vector query result. */
+export interface VectorSample {
+  metric: Record<string, string>;
+  value: number;
+  timestamp: number;
+}
+
+export class Prometheus {
+  readonly port: number;
+  private readonly child: ChildProcess;
+  private readonly removeDir: () => Promise<void>;
+  private output = '';
+  private closed = false;
+
+  private constructor(port: number, child: ChildProcess, removeDir: () => Promise<void>) {
+    this.port = port;
+    this.child = child;
+    this.removeDir = removeDir;
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Everything Prometheus logged. */
+  get log(): string {
+    return this.output;
+  }
+
+  static async start(options: PrometheusOptions): Promise<Prometheus> {
+    const dir = await makeTempDir('nodemeter-prom-');
+    const interval = options.scrapeInterval ?? '1s';
+    const jobs = new Map<string, ScrapeTarget[]>();
+    for (const t of options.targets) {
+      const key = `${t.job ?? 'nodemeter'}\u0000${t.metricsPath ?? '/metrics'}`;
+      jobs.set(key, [...(jobs.get(key) ?? []), t]);
+    }
+    const config = [
+      'global:',
+      `  scrape_interval: ${interval}`,
+      `  scrape_timeout: ${interval}`,
+      `  evaluation_interval: ${interval}`,
+      'scrape_configs:',
+      ...[...jobs.values()].flatMap((ts) => [
+        `  - job_name: ${JSON.stringify(ts[0]!.job ?? 'nodemeter')}`,
+        `    metrics_path: ${JSON.stringify(ts[0]!.metricsPath ?? '/metrics')}`,
+        '    static_configs:',
+        `      - targets: [${ts.map((t) => JSON.stringify(t.address)).join(', ')}]`,
+      ]),
+      '',
+    ].join('\n');
+    const configFile = join(dir.path, 'prometheus.yml');
+    await writeFile(configFile, config);
+
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = await freePort();
+      const child = spawnTracked('prometheus', [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${join(dir.path, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=info',
+      ], { cwd: dir.path });
+      const prom = new Prometheus(port, child, dir.remove);
+      try {
+        await waitFor(
+          'prometheus /-/ready',
+          async () => {
+            if (child.exitCode !== null) throw new Error(`prometheus exited ${child.exitCode}:\n${prom.output}`);
+            const res = await httpGet(`${prom.url}/-/ready`, { timeoutMs: 2_000 }).catch(() => undefined);
+            return res?.status === 200 ? true : undefined;
+          },
+          { timeoutMs: options.readyTimeoutMs ?? 30_000, intervalMs: 100 },
+        );
+        return prom;
+      } catch (err) {
+        lastError = err;
+        const inUse = /address already in use/i.test(prom.output);
+        child.kill('SIGKILL');
+        await waitForExit(child, 5_000);
+        if (!inUse) break;
+      }
+    }
+    await dir.remove();
+    throw new Error(`prometheus did not start: ${(lastError as Error | undefined)?.message ?? 'unknown'}`);
+  }
+
+  /** Runs an instant query (`/api/v1/query`); rejects unless status is success and the result a vector. */
+  async query(expr: string): Promise<VectorSample[]> {
+    const res = await httpGet(`${this.url}/api/v1/query?query=${encodeURIComponent(expr)}`, { timeoutMs: 10_000 });
+    const body = JSON.parse(res.body) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
+    if (res.status !== 200 || body.status !== 'success' || !body.data) {
+      throw new Error(`query ${expr}: HTTP ${res.status}: ${body.error ?? res.body}`);
+    }
+    if (body.data.resultType !== 'vector') throw new Error(`query ${expr}: result type ${body.data.resultType}, not vector`);
+    return body.data.result.map((r) => ({ metric: r.metric, timestamp: r.value[0], value: Number(r.value[1]) }));
+  }
+
+  /** Polls `query(expr)` until `accept` returns true for its result; returns that result. */
+  waitForQuery(expr: string, accept: (r: VectorSample[]) => boolean, timeoutMs = 20_000): Promise<VectorSample[]> {
+    let last: VectorSample[] = [];
+    return waitFor(
+      `query ${expr}`,
+      async () => {
+        last = await this.query(expr);
+        return accept(last) ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 250 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last result: ${JSON.stringify(last)}`);
+    });
+  }
+
+  /** `/api/v1/targets` active targets' health and last error, for assertion messages. */
+  async targets(): Promise<{ scrapeUrl: string; health: string; lastError: string }[]> {
+    const res = await httpGet(`${this.url}/api/v1/targets`, { timeoutMs: 10_000 });
+    const body = JSON.parse(res.body) as { data: { activeTargets: { scrapeUrl: string; health: string; lastError: string }[] } };
+    return body.data.activeTargets.map(({ scrapeUrl, health, lastError }) => ({ scrapeUrl, health, lastError }));
+  }
+
+  /** Stops Prometheus and removes its temp dir. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.child.kill('SIGTERM');
+    await waitForExit(this.child, 10_000);
+    await this.removeDir();
+  }
+}
