@@ -14,4 +14,4 @@ const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
 const { main } = await import('../cli/main.ts');
 const { exitProcess } = await import('../cli/exit.ts');
-exitProcess(await main(process.argv.slice(2)));
+await exitProcess(await main(process.argv.slice(2)));

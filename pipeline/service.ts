@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Component } from './component.ts';
+import { errorMessage } from './errors.ts';
 import type { Graph } from './graph.ts';
 
 interface Named {
@@ -79,7 +80,7 @@ export class Service {
       [...this.graph.pipelines.values()].map(async (pipeline) => {
         try {
           const { errors } = await pipeline.collect();
-          for (const err of errors) this.#logger.warn({ err, pipeline: pipeline.id }, 'warm-up collection error');
+          if (errors.length > 0) this.#logger.warn({ pipeline: pipeline.id, errors: errors.map(errorMessage) }, 'warm-up collection errors');
         } catch (err) {
           this.#logger.warn({ err, pipeline: pipeline.id }, 'warm-up collection failed');
         }

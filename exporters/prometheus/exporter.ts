@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Counter, Histogram } from '@opentelemetry/api';
 import { MetricReader } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline/component.ts';
+import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { DURATION_BUCKETS_SECONDS } from '../../pipeline/self-telemetry.ts';
 import type { PrometheusExporterConfig } from './config.ts';
@@ -31,12 +32,14 @@ export class PrometheusExporter implements Exporter {
   readonly #config: PrometheusExporterConfig;
   #unroute: (() => void) | undefined;
   #shutdown = false;
+  readonly #errorLog: ChangeLogger;
   #scrapes: Counter | undefined;
   #scrapeDuration: Histogram | undefined;
 
   constructor(settings: ComponentSettings, config: PrometheusExporterConfig) {
     this.#settings = settings;
     this.#config = config;
+    this.#errorLog = new ChangeLogger(settings.logger);
     this.reader = new PullReader({ metricProducers: [this.#fanIn] });
   }
 
@@ -99,7 +102,7 @@ export class PrometheusExporter implements Exporter {
     res.once('close', () => aborted.abort());
     try {
       const { text, errors } = await this.scrape(this.#timeoutFor(req), {}, aborted.signal);
-      for (const err of errors) this.#settings.logger.warn({ err }, 'collection error during scrape');
+      this.#errorLog.report(errors, 'scrape');
       this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: errors.length > 0 ? 'partial' : 'success' });
       res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE });
       res.end(req.method === 'HEAD' ? undefined : text);
