@@ -56,9 +56,10 @@ export const schema = {
     default: 5000,
   },
   concurrency: {
-    doc: 'statfs worker threads (each blocks only itself on a hung mount).',
+    doc: 'statfs worker threads; they share each collect\'s mounts, and a hung mount blocks only the thread in it while the others finish the rest.',
     format: 'nat',
-    default: 4,
+    // Batched rounds make 1,000 mounts a few ms of work; a second thread keeps them moving past a hang.
+    default: 2,
   },
   max_stuck: {
     doc: 'Most threads left blocked in a hung statfs at once; past it, further hangs shrink the pool instead of adding threads.',

@@ -10,7 +10,7 @@ import { testSettings } from '../../pipeline/testing.ts';
 import { defaultConfig, type FilesystemReceiverConfig } from './config.ts';
 import { filesystemReceiverFactory } from './factory.ts';
 import { FilesystemReceiver } from './filesystem-receiver.ts';
-import { FIFO_WORKER_URL, makeHang, releaseHang } from './testdata/hang.ts';
+import { FIFO_WORKER_DATA, makeHang, releaseHang } from './testdata/hang.ts';
 
 class TestReader extends MetricReader {
   protected override onForceFlush(): Promise<void> {
@@ -68,7 +68,7 @@ function fakeHost(name: string, withHang: boolean): Partial<FilesystemReceiverCo
 
 function receiver(over: Partial<FilesystemReceiverConfig>, provider?: MeterProvider): FilesystemReceiver {
   const config = { ...defaultConfig(), ...over };
-  return new FilesystemReceiver(settings(provider), config, { workerUrl: FIFO_WORKER_URL });
+  return new FilesystemReceiver(settings(provider), config, { workerData: FIFO_WORKER_DATA });
 }
 
 void test('on this machine: node_filesystem samples for / match statfs', async () => {
@@ -115,6 +115,15 @@ void test('kubelet volumes under root_path: values, labels without the prefix, e
     assert.deepEqual(samples(res, 'node_filesystem_size_bytes').map((x) => x.attributes.mountpoint).sort(), ['/', DATA]);
     assert.equal(res.errors?.length, 1);
     assert.match(String(res.errors?.[0]?.message), /local-pv-gone: ENOENT/);
+
+    // The next collect reuses each unchanged mount's attribute objects, values fresh.
+    const again = await r.collect(ctx(5000));
+    const sameObject = (name: string, mp: string) =>
+      samples(again, name).find((x) => x.attributes.mountpoint === mp)?.attributes === samples(res, name).find((x) => x.attributes.mountpoint === mp)?.attributes;
+    assert.ok(sameObject('kubelet_volume_stats_capacity_bytes', CSI));
+    assert.ok(sameObject('node_filesystem_size_bytes', DATA));
+    assert.ok(sameObject('nodemeter_filesystem_volume_error', GONE));
+    assert.equal(valueAt(again, 'kubelet_volume_stats_capacity_bytes', CSI), s.blocks * s.bsize);
   } finally {
     await r.shutdown();
   }

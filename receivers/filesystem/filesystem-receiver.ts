@@ -4,9 +4,10 @@ import { nowHr } from '../../pipeline/datapoints.ts';
 import { NodemeterError } from '../../pipeline/errors.ts';
 import type { FilesystemReceiverConfig } from './config.ts';
 import type { HostMount } from './host-view.ts';
-import { buildFamilies } from './metric-families.ts';
+import { FamilyBuilder } from './metric-families.ts';
 import { MountPlanner } from './mount-planner.ts';
 import { mountTableCandidates, readMountTable } from './mount-table.ts';
+import { MountinfoParser } from './mountinfo.ts';
 import { StatfsPool, type ProbeOutcome } from './statfs-pool.ts';
 
 /** Test seams: a different worker module (e.g. one whose statfs hangs on demand). */
@@ -24,6 +25,8 @@ export class FilesystemReceiver implements Receiver {
   readonly #planner: MountPlanner;
   readonly #candidates: string[];
   readonly #pool: StatfsPool;
+  readonly #families: FamilyBuilder;
+  readonly #mountinfo = new MountinfoParser();
   #timeouts: Counter | undefined;
   #stuckGauge: ObservableGauge | undefined;
   #observe: BatchObservableCallback | undefined;
@@ -32,6 +35,7 @@ export class FilesystemReceiver implements Receiver {
   constructor(settings: ComponentSettings, config: Readonly<FilesystemReceiverConfig>, options: FilesystemReceiverOptions = {}) {
     this.#settings = settings;
     this.#planner = new MountPlanner(config);
+    this.#families = new FamilyBuilder(settings.agent.nodeName);
     this.#candidates = mountTableCandidates(config.mountinfo_path, config.root_path);
     this.#pool = new StatfsPool({
       concurrency: config.concurrency,
@@ -80,7 +84,7 @@ export class FilesystemReceiver implements Receiver {
     const scope = { name: `nodemeter/receiver/${this.#settings.id}` };
     let table;
     try {
-      table = await readMountTable(this.#candidates);
+      table = await readMountTable(this.#candidates, (text) => this.#mountinfo.parse(text));
     } catch (err) {
       return { scopeMetrics: { scope, metrics: [] }, errors: [err as Error] };
     }
@@ -98,34 +102,33 @@ export class FilesystemReceiver implements Receiver {
         errors.push(new NodemeterError('NM_FS_STATFS', `${m.mountPoint}: ${o.reason}: ${o.message}`, { retryable: true }));
       }
     }
-    const metrics = buildFamilies(this.#settings.agent.nodeName, plan.volumes, plan.nodeFilesystems, outcomeOf, time);
+    const metrics = this.#families.build(plan.volumes, plan.nodeFilesystems, outcomeOf, time);
     return { scopeMetrics: { scope, metrics }, errors };
   }
 
   /** Probes every path; what has not answered by the deadline (or abort) is a `timeout`. */
   async #probeAll(paths: ReadonlySet<string>, ctx: CollectContext): Promise<Map<string, ProbeOutcome>> {
-    const outcomes = new Map<string, ProbeOutcome>();
+    // One listener and one timer per collect, not per mount.
     const giveUp = new AbortController();
     const onAbort = (): void => giveUp.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     if (ctx.signal.aborted) giveUp.abort();
     const remaining = ctx.deadline - Date.now();
     const timer = Number.isFinite(remaining) && remaining < MAX_TIMER_MS ? setTimeout(onAbort, Math.max(0, remaining)) : undefined;
-    const gaveUp = new Promise<void>((resolve) => giveUp.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const list = [...paths];
+    let answers: ProbeOutcome[];
     try {
-      const all = Promise.all(
-        [...paths].map(async (path) => {
-          const outcome = await this.#pool.probe(path, giveUp.signal);
-          // A probe dropped from the queue at the deadline timed out as far as this collect goes.
-          outcomes.set(path, !outcome.ok && outcome.reason === 'aborted' ? deadlineOutcome() : outcome);
-        }),
-      );
-      await Promise.race([all, gaveUp]);
+      // Resolves at the abort too, with what answered by then; probes still running finish in the background.
+      answers = await this.#pool.probeMany(list, giveUp.signal);
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
-      // Drop whatever is still queued; probes already running finish in the background.
-      giveUp.abort();
+    }
+    const outcomes = new Map<string, ProbeOutcome>();
+    for (let i = 0; i < list.length; i++) {
+      const outcome = answers[i] as ProbeOutcome;
+      // A probe the deadline cut short timed out as far as this collect goes.
+      outcomes.set(list[i] as string, !outcome.ok && outcome.reason === 'aborted' ? deadlineOutcome() : outcome);
     }
     return outcomes;
   }

@@ -1,16 +1,18 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import type { MetricData } from '@opentelemetry/sdk-metrics';
-import { gauge, type FamilyInfo, type Sample } from '../../pipeline/datapoints.ts';
+import type { GaugeMetricData, MetricData } from '@opentelemetry/sdk-metrics';
+import { gauge, type FamilyInfo } from '../../pipeline/datapoints.ts';
 import type { HostMount } from './host-view.ts';
+import type { KubeletVolume } from './kubelet-path.ts';
 import type { VolumeMount } from './mount-planner.ts';
 import { isReadOnly } from './mountinfo.ts';
 import type { ProbeOutcome } from './statfs-pool.ts';
 import type { StatfsStats } from './worker-protocol.ts';
 
 type Extract = (s: StatfsStats) => number;
+type Family = readonly [FamilyInfo, Extract];
 
 // Same formulas as the kubelet's statfs path (pkg/volume/metrics_statfs.go): used = blocks - bfree.
-const VOLUME_FAMILIES: ReadonlyArray<readonly [FamilyInfo, Extract]> = [
+const VOLUME_FAMILIES: ReadonlyArray<Family> = [
   [{ name: 'kubelet_volume_stats_capacity_bytes', description: 'Capacity in bytes of the volume.', unit: 'By' }, (s) => s.blocks * s.bsize],
   [{ name: 'kubelet_volume_stats_available_bytes', description: 'Number of available bytes in the volume.', unit: 'By' }, (s) => s.bavail * s.bsize],
   [{ name: 'kubelet_volume_stats_used_bytes', description: 'Number of used bytes in the volume.', unit: 'By' }, (s) => (s.blocks - s.bfree) * s.bsize],
@@ -20,7 +22,7 @@ const VOLUME_FAMILIES: ReadonlyArray<readonly [FamilyInfo, Extract]> = [
 ];
 
 // node_exporter 1.5 names, help texts and formulas.
-const NODE_FAMILIES: ReadonlyArray<readonly [FamilyInfo, Extract]> = [
+const NODE_FAMILIES: ReadonlyArray<Family> = [
   [{ name: 'node_filesystem_size_bytes', description: 'Filesystem size in bytes.', unit: 'By' }, (s) => s.blocks * s.bsize],
   [{ name: 'node_filesystem_free_bytes', description: 'Filesystem free space in bytes.', unit: 'By' }, (s) => s.bfree * s.bsize],
   [{ name: 'node_filesystem_avail_bytes', description: 'Filesystem space available to non-root users in bytes.', unit: 'By' }, (s) => s.bavail * s.bsize],
@@ -51,44 +53,98 @@ export function nodeAttributes(m: HostMount): Attributes {
   return { device: m.info.source, mountpoint: m.mountPoint, fstype: m.info.fsType };
 }
 
-/** Builds every family that has samples; `outcomeOf` maps a mount to its probe result. */
-export function buildFamilies(
-  nodeName: string,
-  volumes: readonly VolumeMount[],
-  nodeFilesystems: readonly HostMount[],
-  outcomeOf: (m: HostMount) => ProbeOutcome,
-  time: HrTime,
-): MetricData[] {
-  const volumeSamples = VOLUME_FAMILIES.map((): Sample[] => []);
-  const volumeErrors: Sample[] = [];
-  for (const v of volumes) {
-    const outcome = outcomeOf(v);
-    const attributes = volumeAttributes(nodeName, v);
-    if (!outcome.ok) {
-      volumeErrors.push({ attributes: { ...attributes, reason: outcome.reason }, value: 1 });
-      continue;
+interface VolumeLabels {
+  readonly volume: KubeletVolume;
+  readonly attributes: Attributes;
+  error: Attributes | undefined;
+}
+
+interface NodeLabels {
+  readonly source: string;
+  readonly fsType: string;
+  readonly attributes: Attributes;
+}
+
+/**
+ * Builds the families of one collect, reusing each mount's attribute objects from the last
+ * collect while its labels are unchanged: they are never mutated (the pipeline copies batches
+ * before processors touch them), and the same object each time spares the allocations.
+ */
+export class FamilyBuilder {
+  readonly #nodeName: string;
+  #volumes = new Map<string, VolumeLabels>();
+  #nodes = new Map<string, NodeLabels>();
+
+  constructor(nodeName: string) {
+    this.#nodeName = nodeName;
+  }
+
+  /** Every family that has samples; `outcomeOf` maps a mount to its probe result. */
+  build(
+    volumes: readonly VolumeMount[],
+    nodeFilesystems: readonly HostMount[],
+    outcomeOf: (m: HostMount) => ProbeOutcome,
+    time: HrTime,
+  ): MetricData[] {
+    const volumePoints = VOLUME_FAMILIES.map((): Point[] => []);
+    const volumeErrors: Point[] = [];
+    const previousVolumes = this.#volumes;
+    // Rebuilt each collect so labels of unmounted volumes are dropped.
+    const seenVolumes = new Map<string, VolumeLabels>();
+    for (const v of volumes) {
+      let labels = previousVolumes.get(v.mountPoint);
+      // The planner hands out the same classification object while the path stays mounted.
+      if (!labels || labels.volume !== v.volume) labels = { volume: v.volume, attributes: volumeAttributes(this.#nodeName, v), error: undefined };
+      seenVolumes.set(v.mountPoint, labels);
+      const outcome = outcomeOf(v);
+      if (!outcome.ok) {
+        if (labels.error?.reason !== outcome.reason) labels.error = { ...labels.attributes, reason: outcome.reason };
+        volumeErrors.push(point(labels.error, 1, time));
+        continue;
+      }
+      for (let i = 0; i < VOLUME_FAMILIES.length; i++) {
+        (volumePoints[i] as Point[]).push(point(labels.attributes, (VOLUME_FAMILIES[i] as Family)[1](outcome.stats), time));
+      }
     }
-    VOLUME_FAMILIES.forEach(([, extract], i) => volumeSamples[i]?.push({ attributes, value: extract(outcome.stats) }));
-  }
+    this.#volumes = seenVolumes;
 
-  const nodeSamples = NODE_FAMILIES.map((): Sample[] => []);
-  const readonly: Sample[] = [];
-  const deviceError: Sample[] = [];
-  for (const m of nodeFilesystems) {
-    const outcome = outcomeOf(m);
-    const attributes = nodeAttributes(m);
-    // As node_exporter: readonly and device_error always; sizes only when statfs answered.
-    readonly.push({ attributes, value: isReadOnly(m.info) ? 1 : 0 });
-    deviceError.push({ attributes, value: outcome.ok ? 0 : 1 });
-    if (outcome.ok) NODE_FAMILIES.forEach(([, extract], i) => nodeSamples[i]?.push({ attributes, value: extract(outcome.stats) }));
-  }
+    const nodePoints = NODE_FAMILIES.map((): Point[] => []);
+    const readonly: Point[] = [];
+    const deviceError: Point[] = [];
+    const previousNodes = this.#nodes;
+    const seenNodes = new Map<string, NodeLabels>();
+    for (const m of nodeFilesystems) {
+      let labels = previousNodes.get(m.mountPoint);
+      if (!labels || labels.source !== m.info.source || labels.fsType !== m.info.fsType) {
+        labels = { source: m.info.source, fsType: m.info.fsType, attributes: nodeAttributes(m) };
+      }
+      seenNodes.set(m.mountPoint, labels);
+      const outcome = outcomeOf(m);
+      const attributes = labels.attributes;
+      // As node_exporter: readonly and device_error always; sizes only when statfs answered.
+      readonly.push(point(attributes, isReadOnly(m.info) ? 1 : 0, time));
+      deviceError.push(point(attributes, outcome.ok ? 0 : 1, time));
+      if (!outcome.ok) continue;
+      for (let i = 0; i < NODE_FAMILIES.length; i++) {
+        (nodePoints[i] as Point[]).push(point(attributes, (NODE_FAMILIES[i] as Family)[1](outcome.stats), time));
+      }
+    }
+    this.#nodes = seenNodes;
 
-  const families: Array<readonly [FamilyInfo, Sample[]]> = [
-    ...VOLUME_FAMILIES.map(([info], i) => [info, volumeSamples[i] ?? []] as const),
-    [VOLUME_ERROR, volumeErrors],
-    ...NODE_FAMILIES.map(([info], i) => [info, nodeSamples[i] ?? []] as const),
-    [READONLY, readonly],
-    [DEVICE_ERROR, deviceError],
-  ];
-  return families.filter(([, samples]) => samples.length > 0).map(([info, samples]) => gauge(info, samples, time));
+    const families: Array<readonly [FamilyInfo, Point[]]> = [
+      ...VOLUME_FAMILIES.map(([info], i) => [info, volumePoints[i] ?? []] as const),
+      [VOLUME_ERROR, volumeErrors],
+      ...NODE_FAMILIES.map(([info], i) => [info, nodePoints[i] ?? []] as const),
+      [READONLY, readonly],
+      [DEVICE_ERROR, deviceError],
+    ];
+    // gauge() with no samples gives the descriptor; the points are built here directly, once.
+    return families.filter(([, points]) => points.length > 0).map(([info, points]) => ({ ...gauge(info, [], time), dataPoints: points }));
+  }
+}
+
+type Point = GaugeMetricData['dataPoints'][number];
+
+function point(attributes: Attributes, value: number, time: HrTime): Point {
+  return { startTime: time, endTime: time, attributes, value };
 }

@@ -91,3 +91,17 @@ void test('node filesystems disabled', () => {
   assert.equal(p.nodeFilesystems.length, 0);
   assert.equal(p.volumes.length, 3);
 });
+
+void test('a planner reused across tables plans each as a fresh one would', () => {
+  const planner = new MountPlanner(defaultConfig());
+  const table = parseMountinfo(TABLE).mounts;
+  const first = planner.plan(table);
+  // Remove the pod's CSI volume and re-add a path as a different kind of mount.
+  const next = table.filter((m) => !m.mountPoint.includes('pvc-1'));
+  const second = planner.plan(next);
+  assert.deepEqual(second, new MountPlanner(defaultConfig()).plan(next));
+  assert.deepEqual(planner.plan(table), first);
+  // Classification is kept while a path stays mounted.
+  const shm = (p: typeof first) => p.volumes.find((v) => v.mountPoint.endsWith('/shm'))?.volume;
+  assert.equal(shm(second), shm(first));
+});

@@ -1,9 +1,11 @@
 import type { FilesystemReceiverConfig } from './config.ts';
 import { toHostMounts, type HostMount } from './host-view.ts';
-import { classifyKubeletPath, type KubeletVolume } from './kubelet-path.ts';
+import { classifyKubeletPath, type KubeletPathClass, type KubeletVolume } from './kubelet-path.ts';
 import { deviceRootKey, firstPerDeviceRoot, keepVisible } from './mount-dedup.ts';
 import type { MountInfo } from './mountinfo.ts';
 import { RegexFilter } from './regex-filter.ts';
+
+const OTHER: KubeletPathClass = { kind: 'other' };
 
 export interface VolumeMount extends HostMount {
   readonly volume: KubeletVolume;
@@ -24,6 +26,8 @@ export class MountPlanner {
   readonly #mountPoints: RegexFilter;
   readonly #fsTypes: RegexFilter;
   readonly #devices: RegexFilter;
+  /** Last plan's classification by mount point: pod churn changes few paths between collects. */
+  #classes = new Map<string, KubeletPathClass>();
 
   constructor(config: Readonly<FilesystemReceiverConfig>) {
     const nf = config.node_filesystems;
@@ -40,14 +44,20 @@ export class MountPlanner {
     const mounts = keepVisible(toHostMounts(table, this.#rootPath));
     const volumes: VolumeMount[] = [];
     const others: HostMount[] = [];
+    const previous = this.#classes;
+    // Rebuilt each plan so unmounted paths drop out instead of piling up.
+    const classes = new Map<string, KubeletPathClass>();
     for (const mount of mounts) {
-      const cls = this.#kubeletRoot === '' ? { kind: 'other' as const } : classifyKubeletPath(mount.mountPoint, this.#kubeletRoot);
+      let cls = previous.get(mount.mountPoint);
+      if (!cls) cls = this.#kubeletRoot === '' ? OTHER : classifyKubeletPath(mount.mountPoint, this.#kubeletRoot);
+      classes.set(mount.mountPoint, cls);
       if (cls.kind === 'volume') {
         if (this.#plugins.accepts(cls.volume.plugin)) volumes.push({ ...mount, volume: cls.volume });
       } else if (cls.kind === 'other') {
         others.push(mount);
       }
     }
+    this.#classes = classes;
     return {
       volumes: dropStagedDuplicates(volumes),
       nodeFilesystems: this.#nodeEnabled ? firstPerDeviceRoot(others.filter((m) => this.selectsNodeFilesystem(m))) : [],

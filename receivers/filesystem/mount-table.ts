@@ -14,12 +14,15 @@ export function mountTableCandidates(mountinfoPath: string, rootPath: string): s
  * Reads the first readable candidate. /proc files never block, so the libuv pool is safe here.
  * Reading another process's mountinfo needs ptrace-read rights, hence the fallback on any error.
  */
-export async function readMountTable(candidates: readonly string[]): Promise<{ path: string; mounts: MountInfo[]; malformed: number }> {
+export async function readMountTable(
+  candidates: readonly string[],
+  parse: (text: string) => { mounts: MountInfo[]; malformed: number } = parseMountinfo,
+): Promise<{ path: string; mounts: MountInfo[]; malformed: number }> {
   const failures: string[] = [];
   for (const path of candidates) {
     try {
       const text = await readFile(path, 'utf8');
-      return { path, ...parseMountinfo(text) };
+      return { path, ...parse(text) };
     } catch (err) {
       failures.push(`${path}: ${errorMessage(err)}`);
     }

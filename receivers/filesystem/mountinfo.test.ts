@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { decodeMountField, isReadOnly, parseMountinfo } from './mountinfo.ts';
+import { decodeMountField, isReadOnly, MountinfoParser, parseMountinfo } from './mountinfo.ts';
 
 const FIXTURE = [
   '27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard',
@@ -87,4 +87,21 @@ void test('parses this machine\'s own mountinfo with no malformed lines', async 
   const { mounts, malformed } = parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
   assert.equal(malformed, 0);
   assert.ok(mounts.some((m) => m.mountPoint === '/'));
+});
+
+void test('MountinfoParser parses as parseMountinfo, reuses unchanged lines, forgets removed ones', () => {
+  const parser = new MountinfoParser();
+  const first = parser.parse(FIXTURE);
+  assert.deepEqual(first, parseMountinfo(FIXTURE));
+  const lines = FIXTURE.split('\n');
+  // Drop the root line, add a new one: the other entries are the very same objects.
+  const changed = [...lines.slice(1), '50 27 0:60 / /new rw - tmpfs tmpfs rw'].join('\n');
+  const second = parser.parse(changed);
+  assert.deepEqual(second, parseMountinfo(changed));
+  assert.equal(second.mounts[0], first.mounts[1]);
+  assert.equal(second.mounts.at(-1)?.mountPoint, '/new');
+  // The root line was forgotten: parsed afresh (equal, not the same object).
+  const third = parser.parse(FIXTURE);
+  assert.deepEqual(third.mounts[0], first.mounts[0]);
+  assert.notEqual(third.mounts[0], first.mounts[0]);
 });

@@ -43,6 +43,34 @@ export function parseMountinfo(text: string): { mounts: MountInfo[]; malformed: 
   return { mounts, malformed };
 }
 
+/**
+ * parseMountinfo that remembers the last table's lines: between two reads a mount table changes
+ * in a few lines at most, and an unchanged line (it carries the mount ID) parses the same.
+ */
+export class MountinfoParser {
+  #lines = new Map<string, MountInfo>();
+
+  parse(text: string): { mounts: MountInfo[]; malformed: number } {
+    const previous = this.#lines;
+    // Rebuilt each time so lines of unmounted filesystems drop out.
+    const lines = new Map<string, MountInfo>();
+    const mounts: MountInfo[] = [];
+    let malformed = 0;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const mount = previous.get(line) ?? parseLine(line);
+      if (!mount) {
+        malformed++;
+        continue;
+      }
+      lines.set(line, mount);
+      mounts.push(mount);
+    }
+    this.#lines = lines;
+    return { mounts, malformed };
+  }
+}
+
 function parseLine(line: string): MountInfo | undefined {
   // Split on single spaces, not runs: an empty source shows up as two adjacent spaces.
   const parts = line.split(' ');

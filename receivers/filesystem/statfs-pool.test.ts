@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { blockedStatfsThreads, StatfsPool, type ProbeOutcome } from './statfs-pool.ts';
-import { FIFO_WORKER_URL, makeHang, releaseHang } from './testdata/hang.ts';
+import { FIFO_WORKER_DATA, makeHang, releaseHang } from './testdata/hang.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nodemeter-statfs-'));
 const hangs: string[] = [];
@@ -53,6 +53,10 @@ void test('statfs errors come back as their errno code', async () => {
   try {
     const o = await pool.probe(join(dir, 'missing'));
     assert.deepEqual([o.ok, !o.ok && o.reason], [false, 'ENOENT']);
+    assert.equal(!o.ok && o.message, `ENOENT: no such file or directory, statfs '${join(dir, 'missing')}'`);
+    // A NUL would split the batch's path list: refused up front, the rest of the batch unharmed.
+    const [nul, ok] = await pool.probeMany([`${dir}\0x`, dir]);
+    assert.deepEqual([nul?.ok, nul?.ok === false && nul.reason, ok?.ok], [false, 'EINVAL', true]);
   } finally {
     await pool.shutdown();
   }
@@ -65,7 +69,7 @@ void test('a hung statfs times out, is skipped while stuck, others still answer,
     concurrency: 1,
     maxStuck: 2,
     timeoutMs: 300,
-    workerUrl: FIFO_WORKER_URL,
+    workerData: FIFO_WORKER_DATA,
     onStuck: (p) => stuckEvents.push(p),
     onRecovered: (p) => recovered.push(p),
   });
@@ -99,8 +103,61 @@ void test('a hung statfs times out, is skipped while stuck, others still answer,
   }
 });
 
+void test('a hung path in the middle of a batch: the paths before and after it answer within about one timeout', async () => {
+  const stuckEvents: string[] = [];
+  // One thread: the paths after the hang can only be answered by its replacement.
+  const pool = new StatfsPool({ concurrency: 1, maxStuck: 1, timeoutMs: 300, workerData: FIFO_WORKER_DATA, onStuck: (p) => stuckEvents.push(p) });
+  const hung = hang('middle');
+  try {
+    pool.warm();
+    const [b1, b2, a1, a2] = ['b1', 'b2', 'a1', 'a2'].map((name) => join(dir, name));
+    for (const d of [b1, b2, a1, a2]) mkdirSync(d as string);
+    const before = [b1, b2, join(dir, 'missing-before')] as string[];
+    const after = [a1, a2, join(dir, 'missing-after')] as string[];
+    const t0 = Date.now();
+    const outcomes = await pool.probeMany([...before, hung, ...after]);
+    const took = Date.now() - t0;
+    assert.ok(took >= 290 && took < 1300, `took ${took} ms`);
+    assert.deepEqual(
+      outcomes.map((o) => (o.ok ? 'ok' : o.reason)),
+      ['ok', 'ok', 'ENOENT', 'timeout', 'ok', 'ok', 'ENOENT'],
+    );
+    assert.deepEqual(stuckEvents, [hung]);
+    assert.deepEqual(pool.threads, { active: 1, setAside: 1 });
+    const again = await pool.probeMany([dir, hung]);
+    assert.deepEqual(again.map((o) => (o.ok ? 'ok' : o.reason)), ['ok', 'stuck']);
+  } finally {
+    releaseHang(hung);
+    await pool.shutdown();
+  }
+});
+
+void test('two hangs in one batch each get their own timeout, counted from their own start', async () => {
+  const pool = new StatfsPool({ concurrency: 1, maxStuck: 2, timeoutMs: 250, workerData: FIFO_WORKER_DATA });
+  const a = hang('own-a');
+  const b = hang('own-b');
+  try {
+    pool.warm();
+    const t0 = Date.now();
+    const outcomes = await pool.probeMany([a, dir, b]);
+    const took = Date.now() - t0;
+    // b starts only once a's replacement thread is up, so the batch takes two timeouts, not one.
+    assert.ok(took >= 490 && took < 2000, `took ${took} ms`);
+    assert.deepEqual(outcomes.map((o) => (o.ok ? 'ok' : o.reason)), ['timeout', 'ok', 'timeout']);
+    assert.deepEqual([...pool.stuck.keys()].sort(), [a, b].sort());
+    // Nothing was left to claim, so no replacement yet; the next probe starts one (the third thread).
+    assert.deepEqual(pool.threads, { active: 0, setAside: 2 });
+    expectOk(await pool.probe(dir));
+    assert.deepEqual(pool.threads, { active: 1, setAside: 2 });
+  } finally {
+    releaseHang(a);
+    releaseHang(b);
+    await pool.shutdown();
+  }
+});
+
 void test('concurrent probes of one path share one call', async () => {
-  const pool = new StatfsPool({ concurrency: 3, maxStuck: 3, timeoutMs: 200, workerUrl: FIFO_WORKER_URL });
+  const pool = new StatfsPool({ concurrency: 3, maxStuck: 3, timeoutMs: 200, workerData: FIFO_WORKER_DATA });
   try {
     const hung = hang('shared');
     const outcomes = await Promise.all([pool.probe(hung), pool.probe(hung), pool.probe(hung)]);
@@ -113,7 +170,7 @@ void test('concurrent probes of one path share one call', async () => {
 });
 
 void test('threads never exceed concurrency + maxStuck; when all are blocked, probes fail fast', async () => {
-  const pool = new StatfsPool({ concurrency: 1, maxStuck: 1, timeoutMs: 150, workerUrl: FIFO_WORKER_URL });
+  const pool = new StatfsPool({ concurrency: 1, maxStuck: 1, timeoutMs: 150, workerData: FIFO_WORKER_DATA });
   const a = hang('limit-a');
   const b = hang('limit-b');
   try {
@@ -136,7 +193,7 @@ void test('threads never exceed concurrency + maxStuck; when all are blocked, pr
 });
 
 void test('an aborted probe that has not started is dropped', async () => {
-  const pool = new StatfsPool({ concurrency: 1, maxStuck: 1, timeoutMs: 300, workerUrl: FIFO_WORKER_URL });
+  const pool = new StatfsPool({ concurrency: 1, maxStuck: 1, timeoutMs: 300, workerData: FIFO_WORKER_DATA });
   const hung = hang('abort');
   try {
     const first = pool.probe(hung);
@@ -153,7 +210,7 @@ void test('an aborted probe that has not started is dropped', async () => {
 });
 
 void test('shutdown returns promptly with a thread blocked, is idempotent, and later probes say so', async () => {
-  const pool = new StatfsPool({ concurrency: 1, maxStuck: 1, timeoutMs: 100, workerUrl: FIFO_WORKER_URL });
+  const pool = new StatfsPool({ concurrency: 1, maxStuck: 1, timeoutMs: 100, workerData: FIFO_WORKER_DATA });
   const hung = hang('shutdown');
   assert.equal((await pool.probe(hung)).ok, false);
   const t0 = Date.now();

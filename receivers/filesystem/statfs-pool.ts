@@ -1,11 +1,26 @@
+import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import type { StatfsReply, StatfsRequest, StatfsStats } from './worker-protocol.ts';
+import {
+  ABANDONED,
+  COMPLETED,
+  ERRNO,
+  NEXT,
+  OK,
+  STARTED,
+  STATS_FIELDS,
+  roundLayout,
+  sharedClock,
+  type RoundLayout,
+  type RoundMessage,
+  type StatfsStats,
+  type WorkerReply,
+} from './worker-protocol.ts';
 
 /**
  * Result of one probe. Failure reasons: `stuck` (an earlier probe of this path is still
  * blocked; not probed again), `timeout` (this probe passed the timeout; the path is now stuck),
  * `stuck_limit` (every thread is blocked; not probed), `aborted` (the caller gave up before it
- * started), `shutdown`, `worker_exit`, or the errno code statfs failed with (`ENOENT`, `EACCES`, …).
+ * answered), `shutdown`, `worker_exit`, or the errno code statfs failed with (`ENOENT`, `EACCES`, …).
  */
 export type ProbeOutcome =
   | { readonly ok: true; readonly stats: StatfsStats }
@@ -17,35 +32,68 @@ export interface StatfsPoolOptions {
   /** Threads that may sit blocked beyond `concurrency`; the total never exceeds the sum. */
   readonly maxStuck: number;
   readonly timeoutMs: number;
-  /** Worker module; tests pass one whose statfs can be made to hang. */
+  /** Worker module; tests pass one that fails to load. */
   readonly workerUrl?: URL;
+  /** Passed to each worker; `{ statfsModule }` swaps its statfs (testdata/hang.ts). */
   readonly workerData?: unknown;
   readonly onStuck?: (path: string) => void;
   readonly onRecovered?: (path: string, stuckMs: number) => void;
 }
 
-interface Waiter {
-  readonly resolve: (outcome: ProbeOutcome) => void;
-  readonly cleanup: () => void;
+/** One probeMany() call: its answers, index for index. */
+interface Request {
+  readonly paths: readonly string[];
+  readonly outcomes: Array<ProbeOutcome | undefined>;
+  pending: number;
+  done: boolean;
+  resolve: (outcomes: ProbeOutcome[]) => void;
+  cleanup: (() => void) | undefined;
 }
 
+/** One path being probed; every request that asked for it while in flight shares it. */
 interface Job {
   readonly path: string;
-  readonly waiters: Set<Waiter>;
-  started: boolean;
+  readonly requests: Request[];
+  readonly indexes: number[];
+}
+
+/** Paths probed together through one shared buffer (see worker-protocol.ts). */
+interface Round {
+  readonly id: number;
+  readonly paths: string[];
+  /** `paths` as sent to workers, built when the first thread joins. */
+  joined: string | undefined;
+  /** Undefined once answered (or given up on). */
+  readonly jobs: Array<Job | undefined>;
+  readonly buffer: SharedArrayBuffer;
+  readonly layout: RoundLayout;
+  readonly control: Int32Array;
+  readonly status: Int32Array;
+  readonly owner: Int32Array;
+  readonly errno: Int32Array;
+  readonly started: Float64Array;
+  readonly stats: Float64Array;
+  /** Threads that joined, by member number. */
+  readonly members: Slot[];
+  /** Members still claiming. */
+  working: number;
+  open: number;
+  /** COMPLETED when last harvested: unchanged means nothing new to read. */
+  harvested: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
 interface Slot {
   readonly worker: Worker;
   ready: boolean;
   exited: boolean;
-  job: Job | undefined;
-  requestId: number;
-  timer: NodeJS.Timeout | undefined;
+  round: Round | undefined;
+  member: number;
 }
 
 const DEFAULT_WORKER_URL = new URL('./statfs-worker.js', import.meta.url);
 const SHUTDOWN_WAIT_MS = 1000;
+const SHUTDOWN: ProbeOutcome = { ok: false, reason: 'shutdown', message: 'statfs pool is shut down' };
 
 // Threads blocked in a syscall, across all pools, until they exit. Node joins worker threads
 // on exit, even on process.exit(), so while this is non-zero only a signal ends the process.
@@ -57,10 +105,12 @@ export function blockedStatfsThreads(): number {
 }
 
 /**
- * statfs in worker threads with a per-call timeout. A call that passes the timeout leaves its
- * thread blocked in the kernel (it cannot be interrupted): the thread is set aside, its path is
- * marked stuck and not probed again, and a replacement thread takes its place while the
- * total stays within `concurrency + maxStuck`. When the blocked call returns, the path is
+ * statfs in worker threads with a per-call timeout. The paths of one probeMany() go to the
+ * threads as one round: one message per thread, results in shared memory, one timer per round
+ * watching each call's start time. A call past the timeout leaves its thread blocked in the
+ * kernel (it cannot be interrupted): the thread is set aside, its path is marked stuck and not
+ * probed again, the other threads (or a replacement) claim the round's remaining paths, and
+ * the total stays within `concurrency + maxStuck`. When the blocked call returns, the path is
  * recovered and the thread rejoins the pool (or exits when the pool is full).
  */
 export class StatfsPool {
@@ -70,8 +120,8 @@ export class StatfsPool {
   readonly #aside = new Map<Slot, string>();
   readonly #stuck = new Map<string, number>();
   readonly #jobs = new Map<string, Job>();
-  readonly #queue: Job[] = [];
-  #nextRequestId = 1;
+  readonly #rounds = new Set<Round>();
+  #nextRoundId = 1;
   #closed = false;
 
   constructor(opts: StatfsPoolOptions) {
@@ -93,31 +143,57 @@ export class StatfsPool {
     while (!this.#closed && this.#active.size < this.#opts.concurrency && this.#canSpawn()) this.#spawn();
   }
 
-  /** Never rejects. Concurrent probes of one path share one call, so a hang costs one thread. */
-  probe(path: string, signal?: AbortSignal): Promise<ProbeOutcome> {
-    if (this.#closed) return Promise.resolve({ ok: false, reason: 'shutdown', message: 'statfs pool is shut down' });
-    if (this.#stuck.has(path)) {
-      return Promise.resolve({ ok: false, reason: 'stuck', message: `an earlier statfs of ${path} has not returned` });
-    }
-    if (signal?.aborted) return Promise.resolve(aborted());
-    let job = this.#jobs.get(path);
-    if (!job) {
-      job = { path, waiters: new Set(), started: false };
-      this.#jobs.set(path, job);
-      this.#queue.push(job);
-    }
-    const theJob = job;
-    const promise = new Promise<ProbeOutcome>((resolve) => {
-      const onAbort = (): void => {
-        if (!theJob.waiters.delete(waiter)) return;
-        resolve(aborted());
-        // Nobody wants it any more: drop it unless a thread already has it.
-        if (theJob.waiters.size === 0 && !theJob.started) this.#dequeue(theJob);
-      };
-      const waiter: Waiter = { resolve, cleanup: () => signal?.removeEventListener('abort', onAbort) };
-      theJob.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
+  /** One path; see probeMany. */
+  async probe(path: string, signal?: AbortSignal): Promise<ProbeOutcome> {
+    const [outcome] = await this.probeMany([path], signal);
+    return outcome ?? SHUTDOWN;
+  }
+
+  /**
+   * Outcomes index for index; never rejects. Paths already in flight (another caller's) are
+   * shared, so a hang costs one thread. On abort, answers already in shared memory are kept
+   * and the rest resolve `aborted`; paths nobody waits for any more are not started.
+   */
+  probeMany(paths: readonly string[], signal?: AbortSignal): Promise<ProbeOutcome[]> {
+    const outcomes = new Array<ProbeOutcome | undefined>(paths.length);
+    if (this.#closed) return Promise.resolve(outcomes.fill(SHUTDOWN) as ProbeOutcome[]);
+    const request: Request = { paths, outcomes, pending: 0, done: false, resolve: () => undefined, cleanup: undefined };
+    const promise = new Promise<ProbeOutcome[]>((resolve) => {
+      request.resolve = resolve;
     });
+    const aborted = signal?.aborted === true;
+    const fresh: Job[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i] as string;
+      if (path.includes('\0')) {
+        // No kernel path holds a NUL, and the round's paths travel NUL-separated.
+        outcomes[i] = { ok: false, reason: 'EINVAL', message: `statfs path contains a NUL byte: ${JSON.stringify(path)}` };
+      } else if (this.#stuck.has(path)) {
+        outcomes[i] = { ok: false, reason: 'stuck', message: `an earlier statfs of ${path} has not returned` };
+      } else if (aborted) {
+        outcomes[i] = abortedOutcome();
+      } else {
+        let job = this.#jobs.get(path);
+        if (!job) {
+          job = { path, requests: [], indexes: [] };
+          this.#jobs.set(path, job);
+          fresh.push(job);
+        }
+        job.requests.push(request);
+        job.indexes.push(i);
+        request.pending++;
+      }
+    }
+    if (request.pending === 0) {
+      request.done = true;
+      return Promise.resolve(outcomes as ProbeOutcome[]);
+    }
+    if (signal) {
+      const onAbort = (): void => this.#abort(request);
+      signal.addEventListener('abort', onAbort, { once: true });
+      request.cleanup = () => signal.removeEventListener('abort', onAbort);
+    }
+    if (fresh.length > 0) this.#rounds.add(this.#newRound(fresh));
     this.#pump();
     return promise;
   }
@@ -129,11 +205,15 @@ export class StatfsPool {
   async shutdown(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const job of [...this.#jobs.values()]) this.#finish(job, { ok: false, reason: 'shutdown', message: 'statfs pool is shut down' });
-    this.#queue.length = 0;
+    for (const round of this.#rounds) {
+      clearTimeout(round.timer);
+      round.jobs.forEach((job, i) => {
+        if (job) this.#answer(round, i, SHUTDOWN);
+      });
+    }
+    this.#rounds.clear();
     const stopping: Array<Promise<unknown>> = [];
     for (const slot of [...this.#active, ...this.#aside.keys()]) {
-      clearTimeout(slot.timer);
       if (slot.exited) continue;
       lingering.add(slot.worker);
       const done = slot.worker.terminate().catch(() => undefined);
@@ -148,6 +228,31 @@ export class StatfsPool {
     clearTimeout(timer);
   }
 
+  #newRound(jobs: Job[]): Round {
+    const n = jobs.length;
+    const layout = roundLayout(n);
+    const buffer = new SharedArrayBuffer(layout.bytes);
+    return {
+      id: this.#nextRoundId++,
+      paths: jobs.map((j) => j.path),
+      joined: undefined,
+      jobs,
+      buffer,
+      layout,
+      control: new Int32Array(buffer, 0, 2),
+      status: new Int32Array(buffer, layout.status, n),
+      owner: new Int32Array(buffer, layout.owner, n),
+      errno: new Int32Array(buffer, layout.errno, n),
+      started: new Float64Array(buffer, layout.started, n),
+      stats: new Float64Array(buffer, layout.stats, n * STATS_FIELDS),
+      members: [],
+      working: 0,
+      open: n,
+      harvested: 0,
+      timer: undefined,
+    };
+  }
+
   #canSpawn(): boolean {
     return this.#active.size + this.#aside.size < this.#opts.concurrency + this.#opts.maxStuck;
   }
@@ -156,73 +261,207 @@ export class StatfsPool {
     const worker = new Worker(this.#workerUrl, { workerData: this.#opts.workerData, stdout: false, stderr: false });
     // Never let a statfs thread keep the process alive.
     worker.unref();
-    const slot: Slot = { worker, ready: false, exited: false, job: undefined, requestId: 0, timer: undefined };
-    worker.on('message', (msg: StatfsReply) => this.#onMessage(slot, msg));
+    const slot: Slot = { worker, ready: false, exited: false, round: undefined, member: -1 };
+    worker.on('message', (msg: WorkerReply) => this.#onMessage(slot, msg));
     worker.on('error', (err: Error) => this.#onExit(slot, err.message));
     worker.on('exit', (code: number) => this.#onExit(slot, `worker exited with code ${code}`));
     this.#active.add(slot);
   }
 
+  /** Gives idle threads rounds with unclaimed paths; starts threads while some are missing. */
   #pump(): void {
     if (this.#closed) return;
-    for (const slot of this.#active) {
-      if (this.#queue.length === 0) return;
-      if (slot.ready && !slot.job) this.#assign(slot, this.#queue.shift() as Job);
+    let unclaimed = 0;
+    for (const round of this.#rounds) {
+      let left = unclaimedIn(round);
+      if (left === 0) continue;
+      // A thread per unclaimed path at most: joining costs a message.
+      for (const slot of this.#active) {
+        if (left <= round.working) break;
+        if (slot.ready && !slot.round) this.#assign(slot, round);
+      }
+      left -= round.working;
+      if (left > 0) unclaimed += left;
     }
-    let booting = [...this.#active].filter((s) => !s.ready).length;
-    while (this.#queue.length > booting && this.#active.size < this.#opts.concurrency && this.#canSpawn()) {
+    if (unclaimed === 0) return;
+    let booting = 0;
+    for (const slot of this.#active) if (!slot.ready) booting++;
+    while (unclaimed > booting && this.#active.size < this.#opts.concurrency && this.#canSpawn()) {
       this.#spawn();
       booting++;
     }
     if (this.#active.size === 0) {
       // Every thread is blocked in a hung mount and no more may be started.
-      for (const job of this.#queue.splice(0)) {
-        this.#finish(job, { ok: false, reason: 'stuck_limit', message: `all ${this.#aside.size} statfs threads are blocked in hung mounts` });
-      }
+      const message = `all ${this.#aside.size} statfs threads are blocked in hung mounts`;
+      for (const round of this.#rounds) this.#claimRest(round, { ok: false, reason: 'stuck_limit', message });
     }
   }
 
-  #assign(slot: Slot, job: Job): void {
-    job.started = true;
-    slot.job = job;
-    slot.requestId = this.#nextRequestId++;
-    const request: StatfsRequest = { id: slot.requestId, path: job.path };
-    slot.worker.postMessage(request);
-    slot.timer = setTimeout(() => this.#onTimeout(slot), this.#opts.timeoutMs);
+  #assign(slot: Slot, round: Round): void {
+    slot.round = round;
+    slot.member = round.members.push(slot) - 1;
+    round.working++;
+    round.joined ??= round.paths.join('\0');
+    const msg: RoundMessage = { type: 'round', round: round.id, member: slot.member, buffer: round.buffer, layout: round.layout, paths: round.joined };
+    slot.worker.postMessage(msg);
+    // One timer per round; calls start no earlier than now, so none can be late before then.
+    round.timer ??= setTimeout(() => this.#check(round), this.#opts.timeoutMs);
   }
 
-  #onTimeout(slot: Slot): void {
-    const job = slot.job;
-    if (!job) return;
-    slot.job = undefined;
-    slot.timer = undefined;
-    this.#active.delete(slot);
-    this.#aside.set(slot, job.path);
-    lingering.add(slot.worker);
-    this.#stuck.set(job.path, Date.now());
-    this.#finish(job, { ok: false, reason: 'timeout', message: `statfs of ${job.path} did not return within ${this.#opts.timeoutMs} ms` });
-    this.#opts.onStuck?.(job.path);
+  /** The round's timer: abandons calls running past the timeout, re-arms for the next due. */
+  #check(round: Round): void {
+    round.timer = undefined;
+    if (!this.#rounds.has(round)) return;
+    const timeout = this.#opts.timeoutMs;
+    const now = sharedClock();
+    let nextDue = Infinity;
+    const claimed = Math.min(Atomics.load(round.control, NEXT), round.layout.n);
+    for (let i = 0; i < claimed; i++) {
+      if (!round.jobs[i]) continue;
+      const state = Atomics.load(round.status, i);
+      if (state === 0) {
+        // Claimed, start not yet published: it is starting now.
+        nextDue = Math.min(nextDue, now + timeout);
+      } else if (state === STARTED) {
+        const due = (round.started[i] as number) + timeout;
+        if (due > now) nextDue = Math.min(nextDue, due);
+        else if (Atomics.compareExchange(round.status, i, STARTED, ABANDONED) === STARTED) this.#hung(round, i);
+        // else the call returned just now; the harvest below picks it up.
+      }
+    }
+    this.#harvest(round, true);
+    if (this.#rounds.has(round)) {
+      const wait = nextDue === Infinity ? timeout : Math.max(1, Math.ceil(nextDue - now));
+      round.timer = setTimeout(() => this.#check(round), wait);
+    }
+    // A thread set aside may leave paths unclaimed: a replacement (or stuck_limit) takes them.
     this.#pump();
   }
 
-  #onMessage(slot: Slot, msg: StatfsReply): void {
+  // The call at `i` passed the timeout: its thread stays blocked in the kernel.
+  #hung(round: Round, i: number): void {
+    const path = round.paths[i] as string;
+    const slot = round.members[round.owner[i] as number] as Slot;
+    if (slot.round === round) {
+      slot.round = undefined;
+      round.working--;
+    }
+    if (this.#active.delete(slot)) {
+      this.#aside.set(slot, path);
+      lingering.add(slot.worker);
+    }
+    this.#stuck.set(path, Date.now());
+    this.#answer(round, i, { ok: false, reason: 'timeout', message: `statfs of ${path} did not return within ${this.#opts.timeoutMs} ms` });
+    this.#opts.onStuck?.(path);
+  }
+
+  #onMessage(slot: Slot, msg: WorkerReply): void {
     if (msg.type === 'ready') {
       slot.ready = true;
       this.#pump();
       return;
     }
-    const stuckPath = this.#aside.get(slot);
-    if (stuckPath !== undefined) {
-      this.#recover(slot, stuckPath);
+    if (msg.type === 'recovered') {
+      const path = this.#aside.get(slot);
+      if (path !== undefined) this.#recover(slot, path);
       return;
     }
-    const job = slot.job;
-    if (!job || msg.id !== slot.requestId) return;
-    clearTimeout(slot.timer);
-    slot.timer = undefined;
-    slot.job = undefined;
-    this.#finish(job, msg.ok ? { ok: true, stats: msg.stats } : { ok: false, reason: msg.code, message: msg.message });
+    const round = slot.round;
+    if (!round || round.id !== msg.round) return;
+    slot.round = undefined;
+    round.working--;
+    this.#harvest(round, false);
     this.#pump();
+  }
+
+  /** Answers every index whose result is in shared memory; closes the round when none is left. */
+  #harvest(round: Round, force: boolean): void {
+    const completed = Atomics.load(round.control, COMPLETED);
+    if (completed !== round.harvested || force) {
+      round.harvested = completed;
+      const claimed = Math.min(Atomics.load(round.control, NEXT), round.layout.n);
+      for (let i = 0; i < claimed && round.open > 0; i++) {
+        if (!round.jobs[i]) continue;
+        const outcome = this.#resultAt(round, i);
+        if (outcome) this.#answer(round, i, outcome);
+      }
+    }
+    if (round.open === 0) this.#closeRound(round);
+  }
+
+  #resultAt(round: Round, i: number): ProbeOutcome | undefined {
+    const state = Atomics.load(round.status, i);
+    if (state === OK) {
+      const s = round.stats;
+      const o = i * STATS_FIELDS;
+      return {
+        ok: true,
+        stats: { type: s[o] as number, bsize: s[o + 1] as number, blocks: s[o + 2] as number, bfree: s[o + 3] as number, bavail: s[o + 4] as number, files: s[o + 5] as number, ffree: s[o + 6] as number },
+      };
+    }
+    if (state === ERRNO) {
+      const errno = round.errno[i] as number;
+      const code = getSystemErrorName(errno);
+      return { ok: false, reason: code, message: `${code}: ${getSystemErrorMessage(errno)}, statfs '${round.paths[i]}'` };
+    }
+    if (state === STARTED || state === ABANDONED || state === 0) return undefined;
+    return { ok: false, reason: 'EIO', message: `statfs of ${round.paths[i]} failed` };
+  }
+
+  /** Settles index `i` of the round for every request waiting on it. */
+  #answer(round: Round, i: number, outcome: ProbeOutcome): void {
+    const job = round.jobs[i];
+    if (!job) return;
+    round.jobs[i] = undefined;
+    round.open--;
+    if (this.#jobs.get(job.path) === job) this.#jobs.delete(job.path);
+    for (let k = 0; k < job.requests.length; k++) {
+      const request = job.requests[k] as Request;
+      if (request.done) continue;
+      request.outcomes[job.indexes[k] as number] = outcome;
+      if (--request.pending === 0) this.#settle(request);
+    }
+  }
+
+  #settle(request: Request): void {
+    request.done = true;
+    request.cleanup?.();
+    request.resolve(request.outcomes as ProbeOutcome[]);
+  }
+
+  // The caller gave up: keep what has answered, and stop work nobody waits for.
+  #abort(request: Request): void {
+    if (request.done) return;
+    for (const round of this.#rounds) this.#harvest(round, false);
+    if (request.done) return;
+    for (let i = 0; i < request.paths.length; i++) {
+      if (request.outcomes[i] !== undefined) continue;
+      request.outcomes[i] = abortedOutcome();
+      const job = this.#jobs.get(request.paths[i] as string);
+      const k = job ? job.requests.indexOf(request) : -1;
+      if (job && k >= 0) {
+        job.requests.splice(k, 1);
+        job.indexes.splice(k, 1);
+      }
+    }
+    this.#settle(request);
+    for (const round of this.#rounds) {
+      if (round.jobs.every((job) => !job || job.requests.length === 0)) this.#claimRest(round, abortedOutcome());
+    }
+  }
+
+  /** Claims every index no thread has claimed yet, so none will, and answers them with `outcome`. */
+  #claimRest(round: Round, outcome: ProbeOutcome): void {
+    const n = round.layout.n;
+    const from = Atomics.exchange(round.control, NEXT, n);
+    for (let i = from; i < n; i++) this.#answer(round, i, outcome);
+    if (round.open === 0) this.#closeRound(round);
+  }
+
+  #closeRound(round: Round): void {
+    clearTimeout(round.timer);
+    round.timer = undefined;
+    this.#rounds.delete(round);
   }
 
   // A blocked call came back: the mount answers again.
@@ -242,7 +481,6 @@ export class StatfsPool {
     if (slot.exited) return;
     slot.exited = true;
     lingering.delete(slot.worker);
-    clearTimeout(slot.timer);
     this.#active.delete(slot);
     const stuckPath = this.#aside.get(slot);
     if (stuckPath !== undefined) {
@@ -250,32 +488,32 @@ export class StatfsPool {
       this.#aside.delete(slot);
       this.#stuck.delete(stuckPath);
     }
-    if (slot.job) this.#finish(slot.job, { ok: false, reason: 'worker_exit', message });
-    slot.job = undefined;
+    const round = slot.round;
+    slot.round = undefined;
+    if (round && this.#rounds.has(round)) {
+      round.working--;
+      // The call it was in will never report.
+      const claimed = Math.min(Atomics.load(round.control, NEXT), round.layout.n);
+      for (let i = 0; i < claimed; i++) {
+        if (round.jobs[i] && round.owner[i] === slot.member && Atomics.compareExchange(round.status, i, STARTED, ABANDONED) === STARTED) {
+          this.#answer(round, i, { ok: false, reason: 'worker_exit', message });
+        }
+      }
+      this.#harvest(round, true);
+    }
     if (!slot.ready && !this.#closed) {
       // It died while loading: respawning now would only loop. Fail what waits; the next probe retries.
-      for (const job of this.#queue.splice(0)) this.#finish(job, { ok: false, reason: 'worker_exit', message });
+      for (const r of this.#rounds) this.#claimRest(r, { ok: false, reason: 'worker_exit', message });
       return;
     }
     this.#pump();
   }
-
-  #dequeue(job: Job): void {
-    const i = this.#queue.indexOf(job);
-    if (i >= 0) this.#queue.splice(i, 1);
-    this.#jobs.delete(job.path);
-  }
-
-  #finish(job: Job, outcome: ProbeOutcome): void {
-    this.#jobs.delete(job.path);
-    for (const waiter of job.waiters) {
-      waiter.cleanup();
-      waiter.resolve(outcome);
-    }
-    job.waiters.clear();
-  }
 }
 
-function aborted(): ProbeOutcome {
-  return { ok: false, reason: 'aborted', message: 'the collection gave up before this statfs started' };
+function unclaimedIn(round: Round): number {
+  return Math.max(0, round.layout.n - Atomics.load(round.control, NEXT));
+}
+
+function abortedOutcome(): ProbeOutcome {
+  return { ok: false, reason: 'aborted', message: 'the collection gave up before this statfs answered' };
 }

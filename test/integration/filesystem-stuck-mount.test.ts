@@ -11,10 +11,11 @@ import { FUSE_HANG_STATFS, FuseHang } from '../support/fuse.ts';
 import { KubeletTree, MountNamespace, type DfBytes, type DfInodes, type Volume } from '../support/mountns.ts';
 import { requirePrereqs } from '../support/prereqs.ts';
 import { sleep, waitFor } from '../support/proc.ts';
+import { schema } from '../../receivers/filesystem/config.ts';
 
 const STATFS_TIMEOUT_MS = 500;
 /** The receiver's default `concurrency`: statfs calls in flight at once. */
-const RECEIVER_CONCURRENCY = 4;
+const RECEIVER_CONCURRENCY = schema.concurrency.default;
 /** /healthz, /readyz: they never touch a filesystem. */
 const PROMPT_MS = 1_000;
 

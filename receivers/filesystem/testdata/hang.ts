@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 
-/** Worker module whose statfs blocks on FIFOs until released. */
-export const FIFO_WORKER_URL = new URL('./fifo-statfs-worker.ts', import.meta.url);
+/** workerData for the statfs pool: the real worker, with a statfs that blocks on FIFOs until released. */
+export const FIFO_WORKER_DATA = { statfsModule: new URL('./fifo-statfs.ts', import.meta.url).href };
 
 /** Makes `path` a FIFO: a statfs "mount" that hangs in the FIFO worker. */
 export function makeHang(path: string): void {
