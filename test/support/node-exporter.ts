@@ -9,6 +9,7 @@
  * /proc where pid 1 is the exporter itself.
  */
 import type { ChildProcess } from 'node:child_process';
+import { ChildServer } from './child-server.ts';
 import { httpGet } from './http.ts';
 import type { MountNamespace } from './mountns.ts';
 import { freePort } from './ports.ts';
@@ -19,26 +20,14 @@ export interface NodeExporterOptions {
   extraArgs?: string[];
 }
 
-export class NodeExporter {
-  readonly port: number;
-  private readonly child: ChildProcess;
-  private output = '';
+export class NodeExporter extends ChildServer {
   private closed = false;
 
   private constructor(port: number, child: ChildProcess) {
-    this.port = port;
-    this.child = child;
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (this.output += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+    super(port, child);
   }
 
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
 
-  get log(): string {
-    return this.output;
-  }
 
   static async start(ns: MountNamespace, options: NodeExporterOptions = {}): Promise<NodeExporter> {
     let lastError: unknown;

@@ -5,6 +5,7 @@
  * stops it (SIGTERM, then SIGKILL) and removes the temp dir.
  */
 import type { ChildProcess } from 'node:child_process';
+import { ChildServer } from './child-server.ts';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { httpGet } from './http.ts';
@@ -35,29 +36,16 @@ export interface VectorSample {
   timestamp: number;
 }
 
-export class Prometheus {
-  readonly port: number;
-  private readonly child: ChildProcess;
+export class Prometheus extends ChildServer {
   private readonly removeDir: () => Promise<void>;
-  private output = '';
   private closed = false;
 
   private constructor(port: number, child: ChildProcess, removeDir: () => Promise<void>) {
-    this.port = port;
-    this.child = child;
+    super(port, child);
     this.removeDir = removeDir;
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (this.output += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.output += d));
   }
 
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
 
-  /** Everything Prometheus logged. */
-  get log(): string {
-    return this.output;
-  }
 
   static async start(options: PrometheusOptions): Promise<Prometheus> {
     const dir = await makeTempDir('nodemeter-prom-');
