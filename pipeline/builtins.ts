@@ -1,8 +1,9 @@
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.ts';
+import { k8sAttributesProcessorFactory } from '../processors/k8sattributes/factory.ts';
 import { filesystemReceiverFactory } from '../receivers/filesystem/factory.ts';
 import { FactoryRegistry } from './registry.ts';
 
 /** Every component type nodemeter ships with. */
 export function builtinRegistry(): FactoryRegistry {
-  return new FactoryRegistry().register(filesystemReceiverFactory).register(prometheusExporterFactory);
+  return new FactoryRegistry().register(filesystemReceiverFactory).register(prometheusExporterFactory).register(k8sAttributesProcessorFactory);
 }

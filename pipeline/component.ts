@@ -2,6 +2,7 @@ import type { Meter } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricReader, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
+import type { KubeProvider } from '../kube/lookup.ts';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter';
 
@@ -27,6 +28,8 @@ export interface ComponentSettings {
   readonly agent: AgentInfo;
   /** The agent's one HTTP server, for components that serve endpoints. */
   readonly http: HttpRouter;
+  /** The shared Kubernetes cache; absent when the agent has no API server to talk to. */
+  readonly kube?: KubeProvider;
 }
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
@@ -69,6 +72,10 @@ export interface Receiver extends Component {
   collect(ctx: CollectContext): Promise<ReceiverResult>;
 }
 
+/**
+ * Processors get their own copy of the batch's metric and point objects; attribute objects
+ * are shared and must be replaced, never mutated.
+ */
 export interface Processor extends Component {
   process(batch: ResourceMetrics, ctx: CollectContext): ResourceMetrics | Promise<ResourceMetrics>;
 }

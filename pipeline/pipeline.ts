@@ -84,7 +84,9 @@ function copyScope(scope: ScopeMetrics): ScopeMetrics {
       (metric) =>
         ({
           ...metric,
-          dataPoints: metric.dataPoints.map((point) => ({ ...point, attributes: { ...point.attributes } })),
+          // Points are copied, attribute objects are not: processors replace a point's attributes,
+          // never mutate them (receivers share one attributes object across families and collects).
+          dataPoints: metric.dataPoints.map((point) => ({ ...point })),
         }) as MetricData,
     ),
   };

@@ -19,6 +19,7 @@ describe('docs stay true', () => {
       'receivers/filesystem/filesystem-receiver.ts',
       'pipeline/self-telemetry.ts',
       'exporters/prometheus/exporter.ts',
+      'processors/k8sattributes/processor.ts',
     ].map(read);
     const names = new Set<string>();
     for (const source of sources) {

@@ -1,0 +1,32 @@
+import type {
+  KindName,
+  NamespaceInfo,
+  NodeInfo,
+  PersistentVolumeClaimInfo,
+  PersistentVolumeInfo,
+  PodInfo,
+  StorageClassInfo,
+} from './types.ts';
+
+/** Point lookups components make against the shared cache (all O(1), all synchronous). */
+export interface KubeLookup {
+  podByUid(uid: string): PodInfo | undefined;
+  podByIp(ip: string): PodInfo | undefined;
+  podByContainerId(containerId: string): PodInfo | undefined;
+  pod(namespace: string, name: string): PodInfo | undefined;
+  persistentVolume(name: string): PersistentVolumeInfo | undefined;
+  persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimInfo | undefined;
+  namespace(name: string): NamespaceInfo | undefined;
+  node(name: string): NodeInfo | undefined;
+  storageClass(name: string): StorageClassInfo | undefined;
+  /** True once every kind this component asked for has loaded its initial list. */
+  readonly synced: boolean;
+}
+
+/**
+ * What components get in their settings when the agent talks to Kubernetes: they declare the
+ * kinds they need at creation (only required kinds are watched) and get the one shared cache.
+ */
+export interface KubeProvider {
+  require(kinds: readonly KindName[]): KubeLookup;
+}

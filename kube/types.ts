@@ -1,0 +1,73 @@
+/**
+ * What the agent keeps of each Kubernetes object: only the fields some component uses, so
+ * 10,000 PVs cost kilobytes each, not the full object. Informers strip API objects to these.
+ */
+
+export interface OwnerRef {
+  readonly kind: string;
+  readonly name: string;
+}
+
+export interface ObjectMetaInfo {
+  readonly uid: string;
+  readonly name: string;
+  /** '' for cluster-scoped kinds. */
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly resourceVersion: string;
+}
+
+export interface PodInfo extends ObjectMetaInfo {
+  readonly nodeName: string;
+  readonly podIPs: readonly string[];
+  readonly owner?: OwnerRef;
+  /** Container IDs without the runtime prefix (`docker://`, `containerd://`), with their names. */
+  readonly containers: ReadonlyArray<{ readonly name: string; readonly id: string }>;
+  /** Pod volume name → PVC claim name, for `persistentVolumeClaim` volumes. */
+  readonly claims: Readonly<Record<string, string>>;
+}
+
+export interface PersistentVolumeInfo extends ObjectMetaInfo {
+  readonly storageClass: string;
+  /** Bound claim, when there is one. */
+  readonly claimRef?: { readonly namespace: string; readonly name: string; readonly uid?: string };
+  /** `csi`, `hostPath`, `local`, `gcePersistentDisk`, `nfs`, … — the key of the PV's source. */
+  readonly sourceType: string;
+  /** hostPath.path or local.path. */
+  readonly path?: string;
+  readonly csiDriver?: string;
+  readonly volumeHandle?: string;
+  readonly capacityBytes?: string;
+  readonly volumeMode: string;
+  readonly phase: string;
+  /** Node names from required nodeAffinity on `kubernetes.io/hostname` (or the configured key). */
+  readonly affinityNodes: readonly string[];
+}
+
+export interface PersistentVolumeClaimInfo extends ObjectMetaInfo {
+  readonly volumeName: string;
+  readonly storageClass: string;
+  /** spec.resources.requests.storage as written (a Kubernetes quantity). */
+  readonly requestStorage?: string;
+  readonly phase: string;
+}
+
+export type NamespaceInfo = ObjectMetaInfo;
+export type NodeInfo = ObjectMetaInfo;
+
+export interface StorageClassInfo extends ObjectMetaInfo {
+  readonly provisioner: string;
+}
+
+export type KindName = 'pods' | 'persistentvolumes' | 'persistentvolumeclaims' | 'namespaces' | 'nodes' | 'storageclasses';
+
+/** A read-only view of one kind's cache. Deleted objects stay visible for a short grace period. */
+export interface Store<T extends ObjectMetaInfo> {
+  get(namespace: string, name: string): T | undefined;
+  byUid(uid: string): T | undefined;
+  list(): readonly T[];
+  readonly size: number;
+  /** True once the initial list has been loaded. */
+  readonly synced: boolean;
+}
