@@ -2,6 +2,7 @@ import type { Meter } from '@opentelemetry/api';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
+import type { KubeProvider } from '../kube/lookup.ts';
 import type { AgentInfo, ComponentKind, ComponentSettings, Exporter, HttpRouter, Processor, Receiver } from './component.ts';
 import { NodemeterError } from './errors.ts';
 import { Pipeline } from './pipeline.ts';
@@ -37,6 +38,8 @@ export interface GraphOptions {
   readonly agent: AgentInfo;
   readonly logger: Logger;
   readonly http: HttpRouter;
+  /** The shared Kubernetes cache, when the agent has an API server to watch. */
+  readonly kube?: KubeProvider;
 }
 
 /** Everything `service.pipelines` describes, created but not started. */
@@ -65,7 +68,7 @@ export function agentResource(agent: AgentInfo): Resource {
  * attached to the exporters it names. Components used by several pipelines are created once.
  */
 export function buildGraph(options: GraphOptions): Graph {
-  const { config, registry, agent, logger, http } = options;
+  const { config, registry, agent, logger, http, kube } = options;
   const resource = agentResource(agent);
   const providerRef: { current?: MeterProvider } = {};
   const meterFor = (id: string): Meter => {
@@ -81,6 +84,7 @@ export function buildGraph(options: GraphOptions): Graph {
     },
     agent,
     http,
+    ...(kube ? { kube } : {}),
   });
   const factoryFor = <K extends ComponentKind>(kind: K, entry: ComponentEntry) => {
     const factory = registry.get(kind, entry.type);
