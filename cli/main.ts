@@ -1,5 +1,9 @@
 import { hostname } from 'node:os';
+import type { Meter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { KubeCache } from '../kube/cache.ts';
+import { resolveKubeConnection, type KubeConnection } from '../kube/connection.ts';
+import type { KubeService } from '../kube/lookup.ts';
 import { parseAgentSettings, type AgentSettings } from '../config/agent-settings.ts';
 import { defaultConfigText } from '../config/default-config.ts';
 import { ConfigValidationError } from '../config/issues.ts';
@@ -19,6 +23,11 @@ import { VERSION } from './version.ts';
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+
+/** How long `collect --once` waits for the Kubernetes cache's first sync. */
+const COLLECT_SYNC_TIMEOUT_MS = 15_000;
+
+type KubeFactory = (meter: Meter) => KubeService;
 
 /** How long in-flight scrapes may take to finish after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -57,27 +66,39 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     destination: command === 'run' ? process.stdout : process.stderr,
   });
   const agent: AgentInfo = { nodeName: settings.node_name || hostname(), version: VERSION };
+  let connection: KubeConnection | undefined;
   let config: LoadedConfig;
   try {
-    config = loadAgentConfig(settings, env);
+    connection = await resolveKubeConnection(
+      { api_url: settings.kube_api_url, token_file: settings.kube_token_file, kubeconfig: settings.kubeconfig },
+      env,
+    );
+    config = loadAgentConfig(settings, env, connection !== undefined);
   } catch (err) {
     return reportStartupError(err);
   }
+  if (connection) logger.info({ server: connection.server, source: connection.source }, 'Kubernetes API server configured');
+  const createKube = connection ? kubeFactory(connection, agent, logger) : undefined;
   for (const warning of config.warnings) logger.warn(warning);
   switch (command) {
     case 'validate':
       return validate(config, agent, logger, settings);
     case 'collect':
-      return collectOnce(config, agent, logger);
+      return collectOnce(config, agent, logger, createKube);
     default:
-      return run(config, agent, logger, settings);
+      return run(config, agent, logger, settings, createKube);
   }
 }
 
-function loadAgentConfig(settings: AgentSettings, env: NodeJS.ProcessEnv): LoadedConfig {
+function loadAgentConfig(settings: AgentSettings, env: NodeJS.ProcessEnv, kubernetes: boolean): LoadedConfig {
   const registry = builtinRegistry();
   if (settings.config) return loadConfigFile(settings.config, registry, env);
-  return loadConfig({ text: defaultConfigText(), source: 'embedded default config', registry, env });
+  return loadConfig({ text: defaultConfigText({ kubernetes }), source: 'embedded default config', registry, env });
+}
+
+/** The one shared cache, created by the graph builder once the self-telemetry meter exists. */
+function kubeFactory(connection: KubeConnection, agent: AgentInfo, logger: Logger): KubeFactory {
+  return (meter) => KubeCache.create({ connection, nodeName: agent.nodeName, logger: logger.child({ component: 'kube' }), meter });
 }
 
 function validate(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings): number {
@@ -92,11 +113,15 @@ function validate(config: LoadedConfig, agent: AgentInfo, logger: Logger, settin
   }
 }
 
-async function collectOnce(config: LoadedConfig, agent: AgentInfo, logger: Logger): Promise<number> {
-  const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: new MemoryRouter() });
+async function collectOnce(config: LoadedConfig, agent: AgentInfo, logger: Logger, createKube: KubeFactory | undefined): Promise<number> {
+  const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: new MemoryRouter(), ...(createKube ? { createKube } : {}) });
   const service = new Service(graph, logger);
   try {
     await service.start({ warmUp: false });
+    // One collection should carry Kubernetes names: wait for the first sync, but not forever.
+    if (graph.kube && !(await graph.kube.waitForSync(COLLECT_SYNC_TIMEOUT_MS))) {
+      logger.warn({ timeoutMs: COLLECT_SYNC_TIMEOUT_MS }, 'Kubernetes cache not synced in time; collecting without complete names');
+    }
     const prometheus = [...graph.exporters.values()].find((e) => e instanceof PrometheusExporter);
     let text: string;
     let errors: unknown[];
@@ -121,7 +146,7 @@ async function collectOnce(config: LoadedConfig, agent: AgentInfo, logger: Logge
   }
 }
 
-async function run(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings): Promise<number> {
+async function run(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings, createKube: KubeFactory | undefined): Promise<number> {
   // The server exists before the graph (components register routes on it); it asks the
   // service for readiness once there is one.
   const serviceRef: { current?: Service } = {};
@@ -136,7 +161,7 @@ async function run(config: LoadedConfig, agent: AgentInfo, logger: Logger, setti
     },
     describe: () => (serviceRef.current ? describeGraph(serviceRef.current.graph) : []),
   });
-  const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: server });
+  const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: server, ...(createKube ? { createKube } : {}) });
   const service = new Service(graph, logger);
   serviceRef.current = service;
   try {

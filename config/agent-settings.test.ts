@@ -11,6 +11,8 @@ const DEFAULTS = {
   config: '',
   node_name: '',
   kubeconfig: '',
+  kube_api_url: '',
+  kube_token_file: '',
 };
 
 function issuesOf(fn: () => unknown): string[] {
@@ -42,6 +44,8 @@ void test('environment variables bind, flags win over them, both flag styles wor
     config: '/etc/nodemeter.yaml',
     node_name: 'node-a',
     kubeconfig: '/k',
+    kube_api_url: '',
+    kube_token_file: '',
   });
 });
 
@@ -77,7 +81,7 @@ void test('every bad flag and value is reported at once, under the name the oper
     parseAgentSettings(['--listen-prot', '9100', '--listen-port=80x', '--log-level', 'loud', '--log-human=maybe', '--config'], { NODEMETER_LISTEN_HOST: ' ', NODEMETER_LOG_LEVEL: 'nope' }),
   );
   assert.equal(issues.length, 6, issues.join('\n'));
-  assert.ok(issues.includes('--listen-prot: unknown flag (did you mean "--listen-port"?); valid flags: --config, --kubeconfig, --listen-host, --listen-port, --log-human, --log-level, --node-name'));
+  assert.ok(issues.includes('--listen-prot: unknown flag (did you mean "--listen-port"?); valid flags: --config, --kube-api-url, --kube-token-file, --kubeconfig, --listen-host, --listen-port, --log-human, --log-level, --node-name'));
   assert.ok(issues.includes('--listen-port: must be a port number 0-65535, got "80x"'));
   assert.ok(issues.includes('--log-human: must be true or false, got "maybe"'));
   assert.ok(issues.includes('--config: needs a value'));
@@ -106,6 +110,8 @@ void test('describeAgentSettings documents every setting with its flag, variable
       ['config', '--config', 'NODEMETER_CONFIG', '""'],
       ['node_name', '--node-name', 'NODE_NAME', '""'],
       ['kubeconfig', '--kubeconfig', 'KUBECONFIG', '""'],
+      ['kube_api_url', '--kube-api-url', 'NODEMETER_KUBE_API_URL', '""'],
+      ['kube_token_file', '--kube-token-file', 'NODEMETER_KUBE_TOKEN_FILE', '""'],
     ],
   );
   assert.ok(rows.every((r) => r.doc.length > 10));

@@ -19,6 +19,9 @@ export interface AgentSettings {
   readonly node_name: string;
   /** '' means in-cluster config when in a cluster, else no Kubernetes. */
   readonly kubeconfig: string;
+  /** Explicit API server URL; '' means none. */
+  readonly kube_api_url: string;
+  readonly kube_token_file: string;
 }
 
 interface SettingSpec {
@@ -86,6 +89,20 @@ export const agentSettingsSchema: Record<keyof AgentSettings, SettingSpec> = {
     default: '',
     arg: 'kubeconfig',
     env: 'KUBECONFIG',
+  },
+  kube_api_url: {
+    doc: 'Kubernetes API server URL to use instead of a kubeconfig or the in-cluster service account (e.g. a kubectl proxy).',
+    format: String,
+    default: '',
+    arg: 'kube-api-url',
+    env: 'NODEMETER_KUBE_API_URL',
+  },
+  kube_token_file: {
+    doc: 'Bearer token file sent with --kube-api-url requests (re-read every minute).',
+    format: String,
+    default: '',
+    arg: 'kube-token-file',
+    env: 'NODEMETER_KUBE_TOKEN_FILE',
   },
 };
 

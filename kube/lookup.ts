@@ -30,3 +30,11 @@ export interface KubeLookup {
 export interface KubeProvider {
   require(kinds: readonly KindName[]): KubeLookup;
 }
+
+/** The shared cache as the agent runs it: provider for components, plus a lifecycle. */
+export interface KubeService extends KubeProvider {
+  start(): Promise<void>;
+  shutdown(): Promise<void>;
+  /** Resolves true once every required kind has synced, false after `timeoutMs`; never throws. */
+  waitForSync(timeoutMs: number): Promise<boolean>;
+}

@@ -16,11 +16,18 @@ export interface ObjectMetaInfo {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly resourceVersion: string;
+  /**
+   * Set (epoch ms) once the object was deleted from the API server: it stays resolvable for
+   * the cache's grace period so late data points still get names, then it is purged.
+   */
+  readonly deletedAt?: number;
 }
 
 export interface PodInfo extends ObjectMetaInfo {
   readonly nodeName: string;
   readonly podIPs: readonly string[];
+  /** A hostNetwork pod's IP is its node's: the cache does not index it by IP. */
+  readonly hostNetwork?: boolean;
   readonly owner?: OwnerRef;
   /** Container IDs without the runtime prefix (`docker://`, `containerd://`), with their names. */
   readonly containers: ReadonlyArray<{ readonly name: string; readonly id: string }>;

@@ -2,7 +2,7 @@ import type { Meter } from '@opentelemetry/api';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
-import type { KubeProvider } from '../kube/lookup.ts';
+import type { KubeService } from '../kube/lookup.ts';
 import type { AgentInfo, ComponentKind, ComponentSettings, Exporter, HttpRouter, Processor, Receiver } from './component.ts';
 import { NodemeterError } from './errors.ts';
 import { Pipeline } from './pipeline.ts';
@@ -38,8 +38,12 @@ export interface GraphOptions {
   readonly agent: AgentInfo;
   readonly logger: Logger;
   readonly http: HttpRouter;
-  /** The shared Kubernetes cache, when the agent has an API server to watch. */
-  readonly kube?: KubeProvider;
+  /**
+   * Creates the shared Kubernetes cache, when the agent has an API server to watch. Called once
+   * the self-telemetry meter exists and before any receiver or processor, which declare the
+   * kinds they need as they are created.
+   */
+  readonly createKube?: (meter: Meter) => KubeService;
 }
 
 /** Everything `service.pipelines` describes, created but not started. */
@@ -51,6 +55,7 @@ export interface Graph {
   readonly pipelines: ReadonlyMap<string, Pipeline>;
   readonly meterProvider: MeterProvider;
   readonly resource: Resource;
+  readonly kube: KubeService | undefined;
 }
 
 export function agentResource(agent: AgentInfo): Resource {
@@ -68,7 +73,8 @@ export function agentResource(agent: AgentInfo): Resource {
  * attached to the exporters it names. Components used by several pipelines are created once.
  */
 export function buildGraph(options: GraphOptions): Graph {
-  const { config, registry, agent, logger, http, kube } = options;
+  const { config, registry, agent, logger, http } = options;
+  const kubeRef: { current?: KubeService } = {};
   const resource = agentResource(agent);
   const providerRef: { current?: MeterProvider } = {};
   const meterFor = (id: string): Meter => {
@@ -84,7 +90,7 @@ export function buildGraph(options: GraphOptions): Graph {
     },
     agent,
     http,
-    ...(kube ? { kube } : {}),
+    ...(kubeRef.current ? { kube: kubeRef.current } : {}),
   });
   const factoryFor = <K extends ComponentKind>(kind: K, entry: ComponentEntry) => {
     const factory = registry.get(kind, entry.type);
@@ -101,6 +107,8 @@ export function buildGraph(options: GraphOptions): Graph {
   const meterProvider = new MeterProvider({ resource, readers: [...exporters.values()].map((e) => e.reader) });
   providerRef.current = meterProvider;
   const telemetry = new PipelineTelemetry(meterProvider.getMeter('nodemeter/pipeline', agent.version));
+  const kube = options.createKube?.(meterProvider.getMeter('nodemeter/kube', agent.version));
+  if (kube) kubeRef.current = kube;
 
   const receivers = new Map<string, ReceiverHandle>();
   for (const id of used.receivers) {
@@ -129,7 +137,7 @@ export function buildGraph(options: GraphOptions): Graph {
     pipelines.set(pipelineId, pipeline);
     for (const exporterId of entry.exporters) mustGet(exporters, exporterId, 'exporter').attach(pipeline);
   }
-  return { receivers, processors, exporters, pipelines, meterProvider, resource };
+  return { receivers, processors, exporters, pipelines, meterProvider, resource, kube };
 }
 
 function usedComponents(config: GraphConfig): { receivers: Set<string>; exporters: Set<string> } {

@@ -41,6 +41,8 @@ export class Service {
     this.#state = 'starting';
     const order: Named[] = [
       ...[...this.graph.exporters].map(([id, component]) => ({ label: `exporter/${id}`, component })),
+      // The shared cache starts syncing before anything that reads it, and stops after them.
+      ...(this.graph.kube ? [{ label: 'kubernetes cache', component: this.graph.kube }] : []),
       ...this.graph.processors.map((p) => ({ label: `processor/${p.id} (pipeline ${p.pipeline})`, component: p.processor })),
       ...[...this.graph.receivers].map(([id, handle]) => ({ label: `receiver/${id}`, component: handle.receiver })),
     ];

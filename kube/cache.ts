@@ -1,0 +1,332 @@
+import { createNoopMeter, type Meter, type ObservableResult } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import { errorMessage } from '../pipeline/errors.ts';
+import { sleep } from './backoff.ts';
+import { KubeHttpClient } from './client.ts';
+import type { KubeConnection } from './connection.ts';
+import { Interner } from './intern.ts';
+import { KIND_NAMES, KINDS, POD_BY_CONTAINER_ID, POD_BY_IP, type KindMap } from './kinds.ts';
+import type { KubeLookup, KubeProvider } from './lookup.ts';
+import { KubeMetrics } from './metrics.ts';
+import { Reflector, type ReflectorTuning } from './reflector.ts';
+import { ObjectStore, type StoreChange } from './store.ts';
+import type { StripOptions } from './strip.ts';
+import type {
+  KindName,
+  NamespaceInfo,
+  NodeInfo,
+  ObjectMetaInfo,
+  PersistentVolumeClaimInfo,
+  PersistentVolumeInfo,
+  PodInfo,
+  Store,
+  StorageClassInfo,
+} from './types.ts';
+
+export type { KindMap } from './kinds.ts';
+
+/** Options of {@link KubeCache.create}. */
+export interface KubeCacheOptions {
+  /** From `resolveKubeConnection()`. */
+  readonly connection: KubeConnection;
+  /** This agent's node: pods are watched with `spec.nodeName=<node>`, nodes with `metadata.name=<node>`. */
+  readonly nodeName: string;
+  readonly logger: Logger;
+  /** Self-telemetry meter for the `nodemeter_kube_*` instruments; none recorded when absent. */
+  readonly meter?: Meter;
+  /** How long a deleted object stays resolvable, ms. Default 120 000 (2 min). */
+  readonly graceMs?: number;
+  /** Node-affinity key naming a local PV's node. Default `kubernetes.io/hostname`. */
+  readonly hostnameKey?: string;
+  /** List/watch tuning shared by every kind (tests shorten it). */
+  readonly tuning?: ReflectorTuning;
+}
+
+/** One change in the cache, as handed to {@link KubeCache.on} listeners. */
+export type KubeEvent<K extends KindName> = StoreChange<KindMap[K]>;
+
+/** Per-kind state for diagnostics (`status()`). */
+export interface KindStatus {
+  readonly kind: KindName;
+  readonly synced: boolean;
+  /** Objects held, deleted ones in their grace period included. */
+  readonly objects: number;
+  /** Deleted objects still held. */
+  readonly deleted: number;
+  readonly resourceVersion: string;
+  readonly lists: number;
+  readonly watches: number;
+  readonly lastError?: string;
+}
+
+export const DEFAULT_GRACE_MS = 120_000;
+
+type Listener = (event: KubeEvent<KindName>) => void;
+type AnyStore = ObjectStore<ObjectMetaInfo>;
+
+/**
+ * THE Kubernetes cache of the agent: one list/watch loop per kind that some component
+ * required, shared by all of them, holding only stripped objects (kube/types.ts). Components
+ * call `require()` when they are created, the agent calls `start()` once (it returns at once;
+ * the loops run in the background and never throw) and `shutdown()` at the end. Read-only:
+ * the only requests it makes are GETs (list, watch).
+ */
+export class KubeCache implements KubeProvider, KubeLookup {
+  readonly #options: KubeCacheOptions;
+  readonly #graceMs: number;
+  readonly #client: KubeHttpClient;
+  readonly #metrics: KubeMetrics;
+  readonly #strip: StripOptions;
+  readonly #stores: { readonly [K in KindName]: ObjectStore<KindMap[K]> };
+  readonly #required = new Set<KindName>();
+  readonly #reflectors = new Map<KindName, Reflector<ObjectMetaInfo>>();
+  readonly #listeners = new Map<KindName, Set<Listener>>();
+  readonly #log: Logger;
+  #state: 'new' | 'started' | 'stopped' = 'new';
+  #purgeTimer: NodeJS.Timeout | undefined;
+  #gauges: { objects: { removeCallback(cb: (r: ObservableResult) => void): void }; synced: { removeCallback(cb: (r: ObservableResult) => void): void } } | undefined;
+  readonly #observeObjects = (result: ObservableResult) => {
+    for (const kind of this.#required) result.observe(this.#stores[kind].size, { kind });
+  };
+  readonly #observeSynced = (result: ObservableResult) => {
+    for (const kind of this.#required) result.observe(this.#stores[kind].synced ? 1 : 0, { kind });
+  };
+
+  private constructor(options: KubeCacheOptions) {
+    this.#options = options;
+    this.#graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    this.#log = options.logger;
+    this.#metrics = new KubeMetrics(options.meter ?? createNoopMeter());
+    this.#client = new KubeHttpClient(options.connection, this.#metrics);
+    this.#strip = { interner: new Interner(), hostnameKey: options.hostnameKey };
+    this.#stores = {
+      pods: new ObjectStore(KINDS.pods.indexes),
+      persistentvolumes: new ObjectStore(KINDS.persistentvolumes.indexes),
+      persistentvolumeclaims: new ObjectStore(KINDS.persistentvolumeclaims.indexes),
+      namespaces: new ObjectStore(KINDS.namespaces.indexes),
+      nodes: new ObjectStore(KINDS.nodes.indexes),
+      storageclasses: new ObjectStore(KINDS.storageclasses.indexes),
+    };
+  }
+
+  static create(options: KubeCacheOptions): KubeCache {
+    return new KubeCache(options);
+  }
+
+  /** The API server this cache talks to. */
+  get server(): string {
+    return this.#client.server;
+  }
+
+  get nodeName(): string {
+    return this.#options.nodeName;
+  }
+
+  /** Kinds some component asked for. */
+  get required(): ReadonlySet<KindName> {
+    return this.#required;
+  }
+
+  /**
+   * Declares kinds a component needs and returns its view of the cache, whose `synced` covers
+   * just those kinds. Called before `start()`; a kind required later starts its own loop then.
+   */
+  require(kinds: KindName | readonly KindName[]): KubeLookup {
+    const wanted = typeof kinds === 'string' ? [kinds] : [...kinds];
+    for (const kind of wanted) {
+      if (!KIND_NAMES.includes(kind)) throw new Error(`unknown Kubernetes kind "${String(kind)}"`);
+      if (this.#required.has(kind)) continue;
+      this.#required.add(kind);
+      if (this.#state === 'started') this.#startKind(kind);
+    }
+    return this.#lookup(wanted);
+  }
+
+  /** Starts one loop per required kind and returns at once. */
+  start(): Promise<void> {
+    if (this.#state !== 'new') return Promise.resolve();
+    this.#state = 'started';
+    const meter = this.#metrics.meter;
+    const objects = meter.createObservableGauge('nodemeter_kube_cache_objects', {
+      description: 'Objects in the Kubernetes cache by kind, deleted ones in their grace period included.',
+    });
+    const synced = meter.createObservableGauge('nodemeter_kube_cache_synced', {
+      description: '1 once the kind has loaded its initial list from the API server, else 0.',
+    });
+    objects.addCallback(this.#observeObjects);
+    synced.addCallback(this.#observeSynced);
+    this.#gauges = { objects, synced };
+    for (const kind of this.#required) this.#startKind(kind);
+    const every = Math.min(10_000, Math.max(50, Math.floor(this.#graceMs / 4)));
+    this.#purgeTimer = setInterval(() => this.#purge(), every);
+    this.#purgeTimer.unref();
+    this.#log.info({ server: this.server, kinds: [...this.#required], node: this.nodeName }, 'Kubernetes cache started');
+    return Promise.resolve();
+  }
+
+  /** Aborts every watch and waits for the loops to end. Idempotent, safe without start. */
+  async shutdown(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    clearInterval(this.#purgeTimer);
+    this.#gauges?.objects.removeCallback(this.#observeObjects);
+    this.#gauges?.synced.removeCallback(this.#observeSynced);
+    await Promise.all([...this.#reflectors.values()].map((r) => r.stop()));
+  }
+
+  /** True once every required kind has loaded its initial list. */
+  get synced(): boolean {
+    for (const kind of this.#required) if (!this.#stores[kind].synced) return false;
+    return true;
+  }
+
+  /** Resolves true once synced, false after `timeoutMs` or on shutdown; never rejects. */
+  async waitForSync(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.synced) {
+      if (this.#state === 'stopped' || Date.now() >= deadline) return false;
+      await sleep(Math.min(25, Math.max(1, deadline - Date.now())));
+    }
+    return true;
+  }
+
+  /** Listens for add/update/delete of one kind; returns the unsubscribe function. */
+  on<K extends KindName>(kind: K, listener: (event: KubeEvent<K>) => void): () => void {
+    let set = this.#listeners.get(kind);
+    if (!set) this.#listeners.set(kind, (set = new Set()));
+    const l = listener as unknown as Listener;
+    set.add(l);
+    return () => set.delete(l);
+  }
+
+  /** The store of one kind (empty and unsynced when the kind was never required). */
+  store<K extends KindName>(kind: K): Store<KindMap[K]> {
+    return this.#stores[kind];
+  }
+
+  get pods(): Store<PodInfo> {
+    return this.#stores.pods;
+  }
+  get persistentVolumes(): Store<PersistentVolumeInfo> {
+    return this.#stores.persistentvolumes;
+  }
+  get persistentVolumeClaims(): Store<PersistentVolumeClaimInfo> {
+    return this.#stores.persistentvolumeclaims;
+  }
+  get namespaces(): Store<NamespaceInfo> {
+    return this.#stores.namespaces;
+  }
+  get nodes(): Store<NodeInfo> {
+    return this.#stores.nodes;
+  }
+  get storageClasses(): Store<StorageClassInfo> {
+    return this.#stores.storageclasses;
+  }
+
+  podByUid(uid: string): PodInfo | undefined {
+    return this.#stores.pods.byUid(uid);
+  }
+  podByIp(ip: string): PodInfo | undefined {
+    return this.#stores.pods.byIndex(POD_BY_IP, ip);
+  }
+  /** By container ID, with or without the runtime prefix. */
+  podByContainerId(containerId: string): PodInfo | undefined {
+    const at = containerId.indexOf('://');
+    return this.#stores.pods.byIndex(POD_BY_CONTAINER_ID, at < 0 ? containerId : containerId.slice(at + 3));
+  }
+  pod(namespace: string, name: string): PodInfo | undefined {
+    return this.#stores.pods.get(namespace, name);
+  }
+  persistentVolume(name: string): PersistentVolumeInfo | undefined {
+    return this.#stores.persistentvolumes.get('', name);
+  }
+  persistentVolumeClaim(namespace: string, name: string): PersistentVolumeClaimInfo | undefined {
+    return this.#stores.persistentvolumeclaims.get(namespace, name);
+  }
+  namespace(name: string): NamespaceInfo | undefined {
+    return this.#stores.namespaces.get('', name);
+  }
+  node(name: string): NodeInfo | undefined {
+    return this.#stores.nodes.get('', name);
+  }
+  storageClass(name: string): StorageClassInfo | undefined {
+    return this.#stores.storageclasses.get('', name);
+  }
+
+  /** Per required kind: sync state, sizes, resume point, request counts, last error. */
+  status(): KindStatus[] {
+    return [...this.#required].map((kind) => {
+      const store = this.#stores[kind];
+      const r = this.#reflectors.get(kind);
+      return {
+        kind,
+        synced: store.synced,
+        objects: store.size,
+        deleted: store.deletedSize,
+        resourceVersion: r?.resourceVersion ?? '',
+        lists: r?.lists ?? 0,
+        watches: r?.watches ?? 0,
+        lastError: r?.lastError,
+      };
+    });
+  }
+
+  #startKind<K extends KindName>(kind: K): void {
+    if (this.#reflectors.has(kind)) return;
+    const spec = KINDS[kind];
+    const reflector = new Reflector<KindMap[K]>({
+      ...this.#options.tuning,
+      kind,
+      path: spec.path,
+      fieldSelector: spec.fieldSelector?.(this.#options.nodeName),
+      client: this.#client,
+      store: this.#stores[kind],
+      strip: (object) => spec.strip(object, this.#strip),
+      logger: this.#log,
+      metrics: this.#metrics,
+      graceMs: this.#graceMs,
+      onChange: (change) => this.#emit(kind, change),
+    });
+    this.#reflectors.set(kind, reflector as unknown as Reflector<ObjectMetaInfo>);
+    reflector.start();
+  }
+
+  #emit(kind: KindName, change: StoreChange<ObjectMetaInfo>): void {
+    const set = this.#listeners.get(kind);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.#log.warn({ kind, err: errorMessage(err) }, 'Kubernetes cache listener threw');
+      }
+    }
+  }
+
+  #purge(): void {
+    const now = Date.now();
+    for (const kind of this.#required) {
+      const purged = (this.#stores[kind] as unknown as AnyStore).purge(now);
+      if (purged > 0) this.#log.debug({ kind, purged }, 'purged deleted objects after their grace period');
+    }
+  }
+
+  #lookup(kinds: readonly KindName[]): KubeLookup {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the view delegates to this cache
+    const cache = this;
+    return {
+      podByUid: (uid) => cache.podByUid(uid),
+      podByIp: (ip) => cache.podByIp(ip),
+      podByContainerId: (id) => cache.podByContainerId(id),
+      pod: (namespace, name) => cache.pod(namespace, name),
+      persistentVolume: (name) => cache.persistentVolume(name),
+      persistentVolumeClaim: (namespace, name) => cache.persistentVolumeClaim(namespace, name),
+      namespace: (name) => cache.namespace(name),
+      node: (name) => cache.node(name),
+      storageClass: (name) => cache.storageClass(name),
+      get synced() {
+        return kinds.every((kind) => cache.#stores[kind].synced);
+      },
+    };
+  }
+}

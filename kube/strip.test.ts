@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fixtures } from '../test/support/kube-api/index.ts';
+import { Interner } from './intern.ts';
+import {
+  bareContainerId,
+  objectKey,
+  stripNamespace,
+  stripNode,
+  stripPersistentVolume,
+  stripPersistentVolumeClaim,
+  stripPod,
+  stripStorageClass,
+  type ApiObject,
+} from './strip.ts';
+
+const opts = () => ({ interner: new Interner() });
+const api = (o: object) => o as ApiObject;
+
+test('pod: names, IPs, owner, bare container IDs, claims by volume', () => {
+  const raw = fixtures.pod('web-0', {
+    namespace: 'shop',
+    node: 'node-a',
+    podIP: '10.4.1.7',
+    labels: { app: 'web' },
+    annotations: { 'prometheus.io/scrape': 'true' },
+    owner: { kind: 'StatefulSet', name: 'web' },
+    pvcs: { data: 'data-web-0' },
+    emptyDirs: ['scratch'],
+    containerIds: ['containerd://abc123', 'docker://def456'],
+  });
+  const pod = stripPod(api(raw), opts());
+  assert.equal(pod.name, 'web-0');
+  assert.equal(pod.namespace, 'shop');
+  assert.equal(pod.nodeName, 'node-a');
+  assert.equal(pod.uid, fixtures.uidFor('pod/shop/web-0'));
+  assert.deepEqual(pod.podIPs, ['10.4.1.7']);
+  assert.deepEqual(pod.owner, { kind: 'StatefulSet', name: 'web' });
+  assert.deepEqual(pod.containers, [
+    { name: 'main', id: 'abc123' },
+    { name: 'sidecar-1', id: 'def456' },
+  ]);
+  assert.deepEqual(pod.claims, { data: 'data-web-0' });
+  assert.equal(pod.labels['app'], 'web');
+  assert.equal(pod.labels['statefulset.kubernetes.io/pod-name'], 'web-0');
+  assert.equal(pod.annotations['prometheus.io/scrape'], 'true');
+  assert.equal(pod.hostNetwork, undefined);
+  assert.match(pod.resourceVersion, /^$|^\d+$/);
+});
+
+test('pod: Deployment pods are owned by their ReplicaSet (the controller reference)', () => {
+  const raw = fixtures.pod('api-7c9d8f5b6d-x2x9k', { node: 'node-a', owner: { kind: 'Deployment', name: 'api' } }) as unknown as ApiObject & {
+    metadata: { ownerReferences: object[] };
+  };
+  // A non-controller reference first must not win.
+  raw.metadata.ownerReferences.unshift({ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'u', controller: false });
+  assert.deepEqual(stripPod(raw, opts()).owner, { kind: 'ReplicaSet', name: 'api-7c9d8f5b6d' });
+});
+
+test('pod: dual-stack IPs, hostNetwork, generic ephemeral volume, init containers, pending containers', () => {
+  const pod = stripPod(
+    api({
+      metadata: { name: 'p', namespace: 'ns', uid: 'u1', resourceVersion: '9' },
+      spec: {
+        nodeName: 'n1',
+        hostNetwork: true,
+        volumes: [
+          { name: 'scratch', ephemeral: { volumeClaimTemplate: { spec: {} } } },
+          { name: 'cfg', configMap: { name: 'c' } },
+          { name: 'd', persistentVolumeClaim: { claimName: 'claim-d', readOnly: true } },
+        ],
+      },
+      status: {
+        podIP: '10.0.0.1',
+        podIPs: [{ ip: '10.0.0.1' }, { ip: 'fd00::1' }],
+        initContainerStatuses: [{ name: 'init', containerID: 'cri-o://111' }],
+        containerStatuses: [{ name: 'app', containerID: 'containerd://222' }, { name: 'waiting' }],
+      },
+    }),
+    opts(),
+  );
+  assert.deepEqual(pod.podIPs, ['10.0.0.1', 'fd00::1']);
+  assert.equal(pod.hostNetwork, true);
+  assert.deepEqual(pod.claims, { scratch: 'p-scratch', d: 'claim-d' });
+  assert.deepEqual(pod.containers, [
+    { name: 'init', id: '111' },
+    { name: 'app', id: '222' },
+  ]);
+  assert.equal(pod.owner, undefined);
+});
+
+test('pod: a minimal or malformed object strips without throwing', () => {
+  const pod = stripPod(api({ metadata: { name: 'x', labels: { a: 1, b: 'ok' } }, spec: { volumes: 'nope' }, status: null }), opts());
+  assert.equal(pod.name, 'x');
+  assert.equal(pod.namespace, '');
+  assert.deepEqual(pod.labels, { b: 'ok' });
+  assert.deepEqual(pod.podIPs, []);
+  assert.deepEqual(pod.containers, []);
+  assert.deepEqual(pod.claims, {});
+});
+
+test('PV: local static provisioner with hostname affinity', () => {
+  const raw = fixtures.persistentVolume('local-pv-1a2b3c4d', { type: 'local', path: '/mnt/disks/ssd0', node: 'node-a' }, {
+    storageClassName: 'local-storage',
+    capacity: '375Gi',
+    claim: { namespace: 'db', name: 'data-pg-0' },
+  });
+  const pv = stripPersistentVolume(api(raw), opts());
+  assert.equal(pv.sourceType, 'local');
+  assert.equal(pv.path, '/mnt/disks/ssd0');
+  assert.deepEqual(pv.affinityNodes, ['node-a']);
+  assert.equal(pv.storageClass, 'local-storage');
+  assert.equal(pv.capacityBytes, '375Gi');
+  assert.equal(pv.phase, 'Bound');
+  assert.equal(pv.volumeMode, 'Filesystem');
+  assert.deepEqual(pv.claimRef, { namespace: 'db', name: 'data-pg-0', uid: fixtures.uidFor('pvc/db/data-pg-0') });
+  assert.equal(pv.csiDriver, undefined);
+});
+
+test('PV: CSI driver and handle; GCE PD; local-path hostPath; unbound', () => {
+  const csi = stripPersistentVolume(
+    api(fixtures.persistentVolume('pvc-1', { type: 'csi', driver: 'pd.csi.storage.gke.io', volumeHandle: 'projects/p/zones/z/disks/pvc-1' }, { storageClassName: 'standard-rwo' })),
+    opts(),
+  );
+  assert.equal(csi.sourceType, 'csi');
+  assert.equal(csi.csiDriver, 'pd.csi.storage.gke.io');
+  assert.equal(csi.volumeHandle, 'projects/p/zones/z/disks/pvc-1');
+  assert.equal(csi.path, undefined);
+  assert.equal(csi.claimRef, undefined);
+  assert.equal(csi.phase, 'Available');
+
+  const pd = stripPersistentVolume(api(fixtures.persistentVolume('pvc-2', { type: 'gcePD', pdName: 'gke-disk' }, { volumeMode: 'Block' })), opts());
+  assert.equal(pd.sourceType, 'gcePersistentDisk');
+  assert.equal(pd.volumeMode, 'Block');
+  assert.equal(pd.storageClass, '');
+
+  const lp = stripPersistentVolume(
+    api(fixtures.persistentVolume('pvc-3', { type: 'localPath', node: 'node-b', claimNamespace: 'ci', claimName: 'cache' }, { storageClassName: 'local-path' })),
+    opts(),
+  );
+  assert.equal(lp.sourceType, 'hostPath');
+  assert.equal(lp.path, '/opt/local-path-provisioner/pvc-3_ci_cache');
+  assert.deepEqual(lp.affinityNodes, ['node-b']);
+});
+
+test('PV: storage class from the beta annotation, affinity on another key or operator is ignored, custom key honoured', () => {
+  const raw = api({
+    metadata: { name: 'old', uid: 'u', annotations: { 'volume.beta.kubernetes.io/storage-class': 'slow' } },
+    spec: {
+      nfs: { server: 'nfs.example', path: '/exports/a' },
+      nodeAffinity: {
+        required: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['z1'] }] },
+            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: ['n9'] }] },
+            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n1', 'n2'] }] },
+            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n2', 'n3'] }] },
+          ],
+        },
+      },
+    },
+  });
+  const pv = stripPersistentVolume(raw, opts());
+  assert.equal(pv.storageClass, 'slow');
+  assert.equal(pv.sourceType, 'nfs');
+  assert.equal(pv.path, undefined);
+  assert.deepEqual(pv.affinityNodes, ['n1', 'n2', 'n3']);
+  assert.deepEqual(stripPersistentVolume(raw, { interner: new Interner(), hostnameKey: 'topology.kubernetes.io/zone' }).affinityNodes, ['z1']);
+});
+
+test('PVC: volume, class, request as written, phase; last-applied annotation dropped', () => {
+  const raw = fixtures.persistentVolumeClaim('shop', 'data-web-0', {
+    storageClassName: 'standard-rwo',
+    request: '10G',
+    volumeName: 'pvc-abc',
+    labels: { app: 'web' },
+  }) as ApiObject & { metadata: { annotations: Record<string, string> } };
+  raw.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'] = JSON.stringify(raw);
+  const pvc = stripPersistentVolumeClaim(raw, opts());
+  assert.equal(pvc.namespace, 'shop');
+  assert.equal(pvc.volumeName, 'pvc-abc');
+  assert.equal(pvc.storageClass, 'standard-rwo');
+  assert.equal(pvc.requestStorage, '10G');
+  assert.equal(pvc.phase, 'Bound');
+  assert.equal(pvc.labels['app'], 'web');
+  assert.equal(pvc.annotations['pv.kubernetes.io/bind-completed'], 'yes');
+  assert.equal('kubectl.kubernetes.io/last-applied-configuration' in pvc.annotations, false);
+});
+
+test('namespace, node, storage class', () => {
+  const ns = stripNamespace(api(fixtures.namespace('shop', { team: 'payments' })), opts());
+  assert.equal(ns.name, 'shop');
+  assert.equal(ns.namespace, '');
+  assert.equal(ns.labels['team'], 'payments');
+  const node = stripNode(api(fixtures.node('node-a')), opts());
+  assert.equal(node.labels['kubernetes.io/hostname'], 'node-a');
+  const sc = stripStorageClass(api(fixtures.storageClass('gp3', 'ebs.csi.aws.com', { default: true })), opts());
+  assert.equal(sc.provisioner, 'ebs.csi.aws.com');
+  assert.equal(sc.annotations['storageclass.kubernetes.io/is-default-class'], 'true');
+});
+
+test('interning: identical label sets and repeated values are shared, maps are frozen', () => {
+  const o = opts();
+  const a = stripPersistentVolumeClaim(api(fixtures.persistentVolumeClaim('ns1', 'a', { labels: { app: 'db', tier: 'data' }, storageClassName: 'gp3' })), o);
+  const b = stripPersistentVolumeClaim(api(fixtures.persistentVolumeClaim('ns1', 'b', { labels: { tier: 'data', app: 'db' }, storageClassName: 'gp3' })), o);
+  assert.equal(a.labels, b.labels, 'same label set → same object');
+  assert.ok(Object.isFrozen(a.labels));
+  const empty1 = stripNamespace(api({ metadata: { name: 'x' } }), o);
+  const empty2 = stripNamespace(api({ metadata: { name: 'y', labels: {} } }), o);
+  assert.equal(empty1.labels, empty2.labels);
+  assert.throws(() => {
+    (a.labels as Record<string, string>)['x'] = 'y';
+  }, TypeError);
+});
+
+test('interner is bounded', () => {
+  const i = new Interner({ maxEntries: 10 });
+  for (let n = 0; n < 100; n++) i.string(`value-${n}`);
+  assert.ok(i.size <= 10);
+  assert.equal(i.string('value-99'), 'value-99');
+});
+
+test('bareContainerId and objectKey', () => {
+  assert.equal(bareContainerId('containerd://abc'), 'abc');
+  assert.equal(bareContainerId('docker://abc'), 'abc');
+  assert.equal(bareContainerId('abc'), 'abc');
+  assert.equal(objectKey('', 'pv-1'), 'pv-1');
+  assert.equal(objectKey('ns', 'p'), 'ns/p');
+});

@@ -1,0 +1,220 @@
+import type { Interner } from './intern.ts';
+import type {
+  NamespaceInfo,
+  NodeInfo,
+  ObjectMetaInfo,
+  OwnerRef,
+  PersistentVolumeClaimInfo,
+  PersistentVolumeInfo,
+  PodInfo,
+  StorageClassInfo,
+} from './types.ts';
+
+/** A JSON object as the API server sends it; only read through the helpers below. */
+export type ApiObject = Record<string, unknown>;
+
+/** Options for stripping; shared by every kind. */
+export interface StripOptions {
+  readonly interner: Interner;
+  /** Node-affinity key whose `In` values name the nodes of a local PV. */
+  readonly hostnameKey?: string;
+}
+
+/** Annotations never worth their memory: a full copy of the object as last applied. */
+const DROPPED_ANNOTATIONS: ReadonlySet<string> = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
+
+/** PersistentVolume spec keys that name its volume source (core/v1 PersistentVolumeSource). */
+const PV_SOURCES: readonly string[] = [
+  'csi',
+  'hostPath',
+  'local',
+  'nfs',
+  'gcePersistentDisk',
+  'awsElasticBlockStore',
+  'azureDisk',
+  'azureFile',
+  'cephfs',
+  'cinder',
+  'fc',
+  'flexVolume',
+  'flocker',
+  'glusterfs',
+  'iscsi',
+  'photonPersistentDisk',
+  'portworxVolume',
+  'quobyte',
+  'rbd',
+  'scaleIO',
+  'storageos',
+  'vsphereVolume',
+];
+
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+const NO_CLAIMS: Readonly<Record<string, string>> = Object.freeze({});
+
+function obj(value: unknown): ApiObject | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as ApiObject) : undefined;
+}
+
+function arr(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** The object's `metadata.resourceVersion` ('' when absent). */
+export function resourceVersionOf(apiObject: unknown): string {
+  return str(obj(obj(apiObject)?.['metadata'])?.['resourceVersion']);
+}
+
+/** Store key: `namespace/name`, or `name` for cluster-scoped objects. */
+export function objectKey(namespace: string, name: string): string {
+  return namespace === '' ? name : `${namespace}/${name}`;
+}
+
+function stripMeta(o: ApiObject, options: StripOptions): ObjectMetaInfo {
+  const meta = obj(o['metadata']) ?? {};
+  const i = options.interner;
+  return {
+    // UIDs and names are unique per object: interning them would only grow the table.
+    uid: str(meta['uid']),
+    name: str(meta['name']),
+    namespace: i.string(str(meta['namespace'])),
+    labels: i.map(meta['labels']),
+    annotations: i.map(meta['annotations'], DROPPED_ANNOTATIONS),
+    resourceVersion: str(meta['resourceVersion']),
+  };
+}
+
+/** Removes the runtime prefix (`docker://`, `containerd://`, `cri-o://`) of a container ID. */
+export function bareContainerId(id: string): string {
+  const at = id.indexOf('://');
+  return at < 0 ? id : id.slice(at + 3);
+}
+
+function controllerOwner(meta: ApiObject | undefined, i: Interner): OwnerRef | undefined {
+  for (const ref of arr(meta?.['ownerReferences'])) {
+    const r = obj(ref);
+    if (r?.['controller'] === true) return { kind: i.string(str(r['kind'])), name: str(r['name']) };
+  }
+  return undefined;
+}
+
+export function stripPod(o: ApiObject, options: StripOptions): PodInfo {
+  const i = options.interner;
+  const meta = stripMeta(o, options);
+  const spec = obj(o['spec']) ?? {};
+  const status = obj(o['status']) ?? {};
+
+  const ips: string[] = [];
+  for (const entry of arr(status['podIPs'])) {
+    const ip = str(obj(entry)?.['ip']);
+    if (ip !== '' && !ips.includes(ip)) ips.push(ip);
+  }
+  const podIP = str(status['podIP']);
+  if (podIP !== '' && !ips.includes(podIP)) ips.unshift(podIP);
+
+  const containers: Array<{ name: string; id: string }> = [];
+  for (const list of ['initContainerStatuses', 'containerStatuses', 'ephemeralContainerStatuses']) {
+    for (const entry of arr(status[list])) {
+      const c = obj(entry);
+      const id = bareContainerId(str(c?.['containerID']));
+      // A container not started yet has no ID: nothing can be associated with it.
+      if (id !== '') containers.push({ name: i.string(str(c?.['name'])), id });
+    }
+  }
+
+  let claims: Record<string, string> | undefined;
+  for (const entry of arr(spec['volumes'])) {
+    const v = obj(entry);
+    const volumeName = str(v?.['name']);
+    let claim = str(obj(v?.['persistentVolumeClaim'])?.['claimName']);
+    // A generic ephemeral volume's PVC is named `<pod>-<volume>` by the ephemeral controller.
+    if (claim === '' && obj(v?.['ephemeral'])) claim = `${meta.name}-${volumeName}`;
+    if (volumeName !== '' && claim !== '') (claims ??= {})[i.string(volumeName)] = claim;
+  }
+
+  const pod: PodInfo = {
+    ...meta,
+    nodeName: i.string(str(spec['nodeName'])),
+    podIPs: ips.length > 0 ? ips : NO_STRINGS,
+    containers,
+    claims: claims ?? NO_CLAIMS,
+    owner: controllerOwner(obj(o['metadata']), i),
+  };
+  return spec['hostNetwork'] === true ? { ...pod, hostNetwork: true } : pod;
+}
+
+/** Node names a PV is pinned to by required node affinity on `key` (operator `In`). */
+function affinityNodes(spec: ApiObject, key: string): readonly string[] {
+  const required = obj(obj(obj(spec['nodeAffinity'])?.['required']));
+  const nodes: string[] = [];
+  for (const term of arr(required?.['nodeSelectorTerms'])) {
+    for (const expr of arr(obj(term)?.['matchExpressions'])) {
+      const e = obj(expr);
+      if (str(e?.['key']) !== key || str(e?.['operator']) !== 'In') continue;
+      for (const value of arr(e?.['values'])) {
+        const node = str(value);
+        if (node !== '' && !nodes.includes(node)) nodes.push(node);
+      }
+    }
+  }
+  return nodes.length > 0 ? nodes : NO_STRINGS;
+}
+
+export function stripPersistentVolume(o: ApiObject, options: StripOptions): PersistentVolumeInfo {
+  const i = options.interner;
+  const meta = stripMeta(o, options);
+  const spec = obj(o['spec']) ?? {};
+  const sourceType = PV_SOURCES.find((key) => obj(spec[key]) !== undefined) ?? '';
+  const source = obj(spec[sourceType]);
+  const claimRef = obj(spec['claimRef']);
+  // Before storageClassName existed the class was an annotation; old PVs still carry only that.
+  const storageClass = str(spec['storageClassName']) || str(meta.annotations['volume.beta.kubernetes.io/storage-class']);
+  const pv: PersistentVolumeInfo = {
+    ...meta,
+    storageClass: i.string(storageClass),
+    sourceType: i.string(sourceType),
+    volumeMode: i.string(str(spec['volumeMode']) || 'Filesystem'),
+    phase: i.string(str(obj(o['status'])?.['phase'])),
+    affinityNodes: affinityNodes(spec, options.hostnameKey ?? 'kubernetes.io/hostname'),
+    claimRef:
+      claimRef && str(claimRef['name']) !== ''
+        ? { namespace: i.string(str(claimRef['namespace'])), name: str(claimRef['name']), uid: str(claimRef['uid']) || undefined }
+        : undefined,
+    path: sourceType === 'hostPath' || sourceType === 'local' ? str(source?.['path']) || undefined : undefined,
+    csiDriver: sourceType === 'csi' ? i.string(str(source?.['driver'])) || undefined : undefined,
+    volumeHandle: sourceType === 'csi' ? str(source?.['volumeHandle']) || undefined : undefined,
+    // As written (a Kubernetes quantity such as `10Gi`): parsing is the consumer's business.
+    capacityBytes: i.string(str(obj(spec['capacity'])?.['storage'])) || undefined,
+  };
+  return pv;
+}
+
+export function stripPersistentVolumeClaim(o: ApiObject, options: StripOptions): PersistentVolumeClaimInfo {
+  const i = options.interner;
+  const meta = stripMeta(o, options);
+  const spec = obj(o['spec']) ?? {};
+  const storageClass = str(spec['storageClassName']) || str(meta.annotations['volume.beta.kubernetes.io/storage-class']);
+  return {
+    ...meta,
+    volumeName: str(spec['volumeName']),
+    storageClass: i.string(storageClass),
+    requestStorage: i.string(str(obj(obj(spec['resources'])?.['requests'])?.['storage'])) || undefined,
+    phase: i.string(str(obj(o['status'])?.['phase'])),
+  };
+}
+
+export function stripNamespace(o: ApiObject, options: StripOptions): NamespaceInfo {
+  return stripMeta(o, options);
+}
+
+export function stripNode(o: ApiObject, options: StripOptions): NodeInfo {
+  return stripMeta(o, options);
+}
+
+export function stripStorageClass(o: ApiObject, options: StripOptions): StorageClassInfo {
+  return { ...stripMeta(o, options), provisioner: options.interner.string(str(o['provisioner'])) };
+}
