@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HttpHandler, HttpRouter } from '../pipeline/component.ts';
+import { AGENT_PATHS, RouteTable } from '../pipeline/route-table.ts';
 
 export interface AgentHttpServerOptions {
   readonly host: string;
@@ -20,7 +21,7 @@ export interface AgentHttpServerOptions {
  */
 export class AgentHttpServer implements HttpRouter {
   readonly #options: AgentHttpServerOptions;
-  readonly #routes = new Map<string, { description: string; handler: HttpHandler }>();
+  readonly #routes = new RouteTable(AGENT_PATHS);
   readonly #server: Server;
   #inFlight = 0;
 
@@ -34,13 +35,7 @@ export class AgentHttpServer implements HttpRouter {
   }
 
   route(path: string, description: string, handler: HttpHandler): () => void {
-    if (this.#routes.has(path) || ['/', '/healthz', '/readyz'].includes(path)) {
-      throw new Error(`HTTP path ${path} is already served`);
-    }
-    this.#routes.set(path, { description, handler });
-    return () => {
-      if (this.#routes.get(path)?.handler === handler) this.#routes.delete(path);
-    };
+    return this.#routes.route(path, description, handler);
   }
 
   listen(): Promise<AddressInfo> {
@@ -85,7 +80,7 @@ export class AgentHttpServer implements HttpRouter {
     }
     // Once shutting down, tell keep-alive clients to reconnect elsewhere.
     if (!this.#server.listening) res.setHeader('connection', 'close');
-    const route = this.#routes.get(url.pathname);
+    const route = this.#routes.routes.get(url.pathname);
     if (route) {
       Promise.resolve()
         .then(() => route.handler(req, res, url))
@@ -115,7 +110,7 @@ export class AgentHttpServer implements HttpRouter {
 
   #indexPage(): string {
     const lines = ['nodemeter', '', 'endpoints:', '  /healthz  liveness', '  /readyz   readiness (every receiver has collected once)'];
-    for (const [path, { description }] of this.#routes) lines.push(`  ${path}  ${description}`);
+    for (const [path, { description }] of this.#routes.routes) lines.push(`  ${path}  ${description}`);
     lines.push('', ...this.#options.describe(), '');
     return lines.join('\n');
   }

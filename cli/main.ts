@@ -5,16 +5,17 @@ import { KubeCache } from '../kube/cache.ts';
 import { resolveKubeConnection, type KubeConnection } from '../kube/connection.ts';
 import type { KubeService } from '../kube/lookup.ts';
 import { parseAgentSettings, type AgentSettings } from '../config/agent-settings.ts';
-import { defaultConfigText } from '../config/default-config.ts';
+import { DEFAULT_CONFIG_SOURCE, defaultConfigText } from '../config/default-config.ts';
 import { ConfigValidationError } from '../config/issues.ts';
 import { loadConfig, loadConfigFile, type LoadedConfig } from '../config/load.ts';
 import { PrometheusExporter } from '../exporters/prometheus/exporter.ts';
-import { renderExposition } from '../exporters/prometheus/exposition.ts';
+import { writeExposition } from '../exporters/prometheus/text-writer.ts';
 import type { AgentInfo } from '../pipeline/component.ts';
+import { DEFAULT_COLLECT_TIMEOUT_MS } from '../pipeline/deadline.ts';
 import { buildGraph, type Graph } from '../pipeline/graph.ts';
 import { builtinRegistry } from '../pipeline/builtins.ts';
 import { Service } from '../pipeline/service.ts';
-import { MemoryRouter } from '../pipeline/testing.ts';
+import { RouteTable } from '../pipeline/route-table.ts';
 import { AgentHttpServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
 import { USAGE } from './usage.ts';
@@ -93,7 +94,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 function loadAgentConfig(settings: AgentSettings, env: NodeJS.ProcessEnv, kubernetes: boolean): LoadedConfig {
   const registry = builtinRegistry();
   if (settings.config) return loadConfigFile(settings.config, registry, env);
-  return loadConfig({ text: defaultConfigText({ kubernetes }), source: 'embedded default config', registry, env });
+  return loadConfig({ text: defaultConfigText({ kubernetes }), source: DEFAULT_CONFIG_SOURCE, registry, env });
 }
 
 /** The one shared cache, created by the graph builder once the self-telemetry meter exists. */
@@ -103,9 +104,9 @@ function kubeFactory(connection: KubeConnection, agent: AgentInfo, logger: Logge
 
 function validate(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings): number {
   try {
-    const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: new MemoryRouter() });
+    const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: new RouteTable() });
     process.stdout.write(
-      `${settings.config || 'embedded default config'}: valid; ${describeGraph(graph).join('; ')}\n`,
+      `${settings.config || DEFAULT_CONFIG_SOURCE}: valid; ${describeGraph(graph).join('; ')}\n`,
     );
     return EXIT_OK;
   } catch (err) {
@@ -114,7 +115,7 @@ function validate(config: LoadedConfig, agent: AgentInfo, logger: Logger, settin
 }
 
 async function collectOnce(config: LoadedConfig, agent: AgentInfo, logger: Logger, createKube: KubeFactory | undefined): Promise<number> {
-  const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: new MemoryRouter(), ...(createKube ? { createKube } : {}) });
+  const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: new RouteTable(), ...(createKube ? { createKube } : {}) });
   const service = new Service(graph, logger);
   try {
     await service.start({ warmUp: false });
@@ -126,13 +127,13 @@ async function collectOnce(config: LoadedConfig, agent: AgentInfo, logger: Logge
     let text: string;
     let errors: unknown[];
     if (prometheus) {
-      ({ text, errors } = await prometheus.scrape(10_000));
+      ({ text, errors } = await prometheus.scrape(DEFAULT_COLLECT_TIMEOUT_MS));
     } else {
       const results = await Promise.all([...graph.pipelines.values()].map((p) => p.collect()));
       errors = results.flatMap((r) => r.errors);
-      text = renderExposition(
+      text = writeExposition(
         { resource: graph.resource, scopeMetrics: results.flatMap((r) => r.resourceMetrics.scopeMetrics) },
-        { metricPrefix: '', constLabels: {}, targetInfo: false, scopeInfo: false, dedupe: true },
+        { prefix: '', targetInfo: false, scopeInfo: false, dedupe: true },
       );
     }
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

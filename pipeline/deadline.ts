@@ -1,4 +1,18 @@
+import type { CollectContext } from './component.ts';
 import { DeadlineError } from './errors.ts';
+
+/** Used when a collection comes without a deadline of its own (warm-up, an SDK reader's collect). */
+export const DEFAULT_COLLECT_TIMEOUT_MS = 10_000;
+
+/** A collection context that ends `timeoutMs` from now, or earlier when `signal` aborts. */
+export function collectContext(
+  timeoutMs: number = DEFAULT_COLLECT_TIMEOUT_MS,
+  selectors: Readonly<Record<string, string>> = {},
+  signal?: AbortSignal,
+): CollectContext {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return { deadline: Date.now() + timeoutMs, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, selectors };
+}
 
 /**
  * Resolves with `work` or rejects with a DeadlineError when `deadline` (epoch ms) passes,

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { emptyResource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricCollectOptions, MetricProducer, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { CollectContext, PipelineSource } from './component.ts';
-import { DEFAULT_COLLECT_TIMEOUT_MS } from './pipeline.ts';
+import { collectContext } from './deadline.ts';
 
 /**
  * The one MetricProducer an exporter's reader is given: it asks every pipeline attached to
@@ -27,8 +27,7 @@ export class PipelineFanIn implements MetricProducer {
   }
 
   async collect(options?: MetricCollectOptions): Promise<CollectionResult> {
-    const timeout = options?.timeoutMillis ?? DEFAULT_COLLECT_TIMEOUT_MS;
-    const ctx = this.#context.getStore() ?? { deadline: Date.now() + timeout, signal: AbortSignal.timeout(timeout), selectors: {} };
+    const ctx = this.#context.getStore() ?? collectContext(options?.timeoutMillis);
     const results = await Promise.all(this.#sources.map((source) => source.collect(ctx)));
     const scopeMetrics: ScopeMetrics[] = [];
     const errors: unknown[] = [];

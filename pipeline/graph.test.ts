@@ -6,7 +6,7 @@ import type { PrometheusExporter } from '../exporters/prometheus/exporter.ts';
 import { buildGraph, type ComponentEntry, type GraphConfig } from './graph.ts';
 import { FactoryRegistry } from './registry.ts';
 import { Service } from './service.ts';
-import { MemoryRouter } from './testing.ts';
+import { RouteTable } from './route-table.ts';
 import { fakeFactories, type FakeReceiver } from './testing-components.ts';
 import { DeadlineError } from './errors.ts';
 
@@ -22,7 +22,7 @@ function setup(config: GraphConfig) {
   const registry = new FactoryRegistry();
   for (const f of fakeFactories(instances)) registry.register(f);
   registry.register(prometheusExporterFactory);
-  const router = new MemoryRouter();
+  const router = new RouteTable();
   const graph = buildGraph({ config, registry, agent, logger, http: router });
   return { graph, instances, router, service: new Service(graph, logger) };
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { builtinRegistry } from './builtins.ts';
 import type { Component } from './component.ts';
-import { MemoryRouter, testSettings } from './testing.ts';
+import { RouteTable } from './route-table.ts';
+import { testSettings } from './testing.ts';
 
 /** Live handles and requests, by kind, ignoring the test runner's own stdio. */
 function liveResources(): Map<string, number> {
@@ -56,7 +57,7 @@ describe('component lifecycle contract', () => {
 
       it('starts quickly, shuts down, and a fresh instance starts again without leaking handles or routes', async () => {
         const before = liveResources();
-        const router = new MemoryRouter();
+        const router = new RouteTable();
         for (let round = 0; round < 2; round++) {
           const component: Component = factory.create(testSettings(factory.type, factory.kind, { http: router }), factory.createDefaultConfig());
           const started = performance.now();

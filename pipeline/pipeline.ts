@@ -2,12 +2,10 @@ import type { Resource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricCollectOptions, MetricData, MetricProducer, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 import type { CollectContext, PipelineSource, Processor } from './component.ts';
-import { withDeadline } from './deadline.ts';
+import { collectContext, withDeadline } from './deadline.ts';
 import { DeadlineError, errorMessage, NodemeterError } from './errors.ts';
 import type { ReceiverHandle } from './receiver-handle.ts';
 import type { PipelineTelemetry } from './self-telemetry.ts';
-
-export const DEFAULT_COLLECT_TIMEOUT_MS = 10_000;
 
 export interface PipelineOptions {
   readonly id: string;
@@ -40,7 +38,7 @@ export class Pipeline implements MetricProducer, PipelineSource {
   collect(options?: MetricCollectOptions): Promise<CollectionResult>;
   collect(ctx: CollectContext): Promise<CollectionResult>;
   async collect(arg?: MetricCollectOptions | CollectContext): Promise<CollectionResult> {
-    const ctx = arg !== undefined && 'deadline' in arg ? arg : contextFromTimeout(arg?.timeoutMillis);
+    const ctx = arg !== undefined && 'deadline' in arg ? arg : collectContext(arg?.timeoutMillis);
     const started = performance.now();
     const errors: unknown[] = [];
     const results = await Promise.all(
@@ -90,11 +88,6 @@ function copyScope(scope: ScopeMetrics): ScopeMetrics {
         }) as MetricData,
     ),
   };
-}
-
-function contextFromTimeout(timeoutMillis: number | undefined): CollectContext {
-  const timeout = timeoutMillis ?? DEFAULT_COLLECT_TIMEOUT_MS;
-  return { deadline: Date.now() + timeout, signal: AbortSignal.timeout(timeout), selectors: {} };
 }
 
 function tagError(err: unknown, componentId: string): Error {

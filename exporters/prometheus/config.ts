@@ -1,4 +1,5 @@
 import '../../config/formats.ts';
+import { AGENT_PATHS } from '../../pipeline/route-table.ts';
 
 export interface PrometheusExporterConfig {
   /** HTTP path on the agent's server. */
@@ -48,11 +49,8 @@ export const schema = {
   },
 };
 
-/** The agent answers these paths itself. */
-const RESERVED_PATHS = ['/', '/healthz', '/readyz'];
-
 export function validate(config: Readonly<PrometheusExporterConfig>): Array<{ path: string; message: string }> {
-  if (RESERVED_PATHS.includes(config.path)) return [{ path: 'path', message: `"${config.path}" is reserved by the agent (${RESERVED_PATHS.join(', ')})` }];
+  if (AGENT_PATHS.includes(config.path)) return [{ path: 'path', message: `"${config.path}" is reserved by the agent (${AGENT_PATHS.join(', ')})` }];
   return [];
 }
 

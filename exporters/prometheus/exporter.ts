@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Counter, Histogram } from '@opentelemetry/api';
 import { MetricReader } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline/component.ts';
+import { collectContext } from '../../pipeline/deadline.ts';
 import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { DURATION_BUCKETS_SECONDS } from '../../pipeline/self-telemetry.ts';
 import type { PrometheusExporterConfig } from './config.ts';
-import { EXPOSITION_CONTENT_TYPE, renderExposition } from './exposition.ts';
+import { EXPOSITION_CONTENT_TYPE, writeExposition } from './text-writer.ts';
 
 /** Time kept back from Prometheus' scrape timeout so the answer arrives before it gives up. */
 const SCRAPE_TIMEOUT_MARGIN_MS = 250;
@@ -75,15 +76,10 @@ export class PrometheusExporter implements Exporter {
 
   /** One collection rendered as exposition text; used by the endpoint and `collect --once`. */
   async scrape(timeoutMs: number, selectors: Record<string, string> = {}, signal?: AbortSignal): Promise<{ text: string; errors: unknown[] }> {
-    const timeoutSignal = AbortSignal.timeout(timeoutMs);
-    const ctx = {
-      deadline: Date.now() + timeoutMs,
-      signal: signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal,
-      selectors,
-    };
+    const ctx = collectContext(timeoutMs, selectors, signal);
     const { resourceMetrics, errors } = await this.#fanIn.withContext(ctx, () => this.reader.collect({ timeoutMillis: timeoutMs }));
-    const text = renderExposition(resourceMetrics, {
-      metricPrefix: this.#config.metric_prefix,
+    const text = writeExposition(resourceMetrics, {
+      prefix: this.#config.metric_prefix,
       constLabels: this.#config.const_labels,
       targetInfo: this.#config.target_info,
       scopeInfo: this.#config.scope_info,

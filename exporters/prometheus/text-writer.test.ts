@@ -6,6 +6,7 @@ import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
+import { counter as dpCounter, gauge as dpGauge } from '../../pipeline/datapoints.ts';
 import { writeExposition, type TextWriterOptions } from './text-writer.ts';
 
 const T: [number, number] = [1_700_000_000, 0];
@@ -382,3 +383,55 @@ function reference(b: ResourceMetrics, o: TextWriterOptions, constLabels: Record
   });
   return { resource: b.resource, scopeMetrics };
 }
+
+const base: TextWriterOptions = { prefix: '', constLabels: {}, targetInfo: false, scopeInfo: false, dedupe: false };
+const t0: [number, number] = [1_700_000_000, 0];
+
+function volumeBatch(): ResourceMetrics {
+  const used = { name: 'kubelet_volume_stats_used_bytes', description: 'Used bytes.' };
+  return {
+    resource: resourceFromAttributes({ 'service.name': 'nodemeter', 'k8s.node.name': 'n1' }),
+    scopeMetrics: [
+      { scope: { name: 'a' }, metrics: [dpGauge(used, [{ attributes: { persistentvolume: 'pv-1', mountpoint: '/x y' }, value: 1024 }])] },
+      {
+        scope: { name: 'b' },
+        metrics: [
+          dpGauge(used, [{ attributes: { persistentvolume: 'pv-2', mountpoint: 'a"b\\c\nd' }, value: 2048 }]),
+          dpCounter({ name: 'nodemeter_things', description: 'Things.' }, [{ attributes: {}, value: 3 }], t0),
+        ],
+      },
+    ],
+  };
+}
+
+describe('writeExposition as the exporter uses it', () => {
+  it('groups one family across scopes under a single HELP/TYPE and escapes label values', () => {
+    const text = writeExposition(volumeBatch(), base);
+    assert.equal(text.match(/^# TYPE kubelet_volume_stats_used_bytes gauge$/gm)?.length, 1);
+    const lines = text.split('\n');
+    const typeAt = lines.indexOf('# TYPE kubelet_volume_stats_used_bytes gauge');
+    assert.equal(lines[typeAt + 1], 'kubelet_volume_stats_used_bytes{persistentvolume="pv-1",mountpoint="/x y"} 1024');
+    assert.equal(lines[typeAt + 2], 'kubelet_volume_stats_used_bytes{persistentvolume="pv-2",mountpoint="a\\"b\\\\c\\nd"} 2048');
+    assert.match(text, /^# TYPE nodemeter_things_total counter$/m);
+    assert.match(text, /^nodemeter_things_total 3$/m);
+    assert.doesNotMatch(text, /otel_scope_name|target_info/);
+  });
+
+  it('applies prefix, constant labels (series labels win) and target_info when asked', () => {
+    const text = writeExposition(volumeBatch(), { ...base, prefix: 'nm', constLabels: { cluster: 'c1', persistentvolume: 'ignored' }, targetInfo: true });
+    assert.match(text, /^nm_kubelet_volume_stats_used_bytes\{cluster="c1",persistentvolume="pv-1",mountpoint="\/x y"\} 1024$/m);
+    assert.match(text, /^target_info\{service_name="nodemeter",k8s_node_name="n1"\} 1$/m);
+  });
+
+  it('adds scope labels only when asked', () => {
+    assert.match(writeExposition(volumeBatch(), { ...base, scopeInfo: true }), /otel_scope_name="a"/);
+  });
+
+  it('drops repeated series when several pipelines carry the same receiver', () => {
+    const b = volumeBatch();
+    const doubled = { resource: b.resource, scopeMetrics: [...b.scopeMetrics, ...volumeBatch().scopeMetrics] };
+    const text = writeExposition(doubled, { ...base, dedupe: true });
+    assert.equal(text.match(/persistentvolume="pv-1"/g)?.length, 1);
+    assert.equal(text.match(/^nodemeter_things_total /gm)?.length, 1);
+  });
+});

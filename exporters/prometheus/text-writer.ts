@@ -30,6 +30,9 @@ export interface TextWriterOptions {
   readonly dedupe?: boolean;
 }
 
+/** Prometheus text format 0.0.4, what writeExposition produces. */
+export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 const NO_REGISTERED_METRICS = '# no registered metrics';
 const TARGET_INFO = 'target_info';
 
