@@ -137,14 +137,6 @@ function coerceLeaf(w: Walk, here: string[], spec: LeafSpec, value: unknown): Co
     if (kind === 'int') return /^[+-]?\d+$/.test(text) ? { ok: true, value: Number(text) } : fail();
     if (kind === 'number') return text !== '' && Number.isFinite(Number(text)) ? { ok: true, value: Number(text) } : fail();
     if (kind === 'boolean') return /^(true|false)$/i.test(text) ? { ok: true, value: text.toLowerCase() === 'true' } : fail();
-    if (kind === 'regexp') {
-      try {
-        new RegExp(value);
-        return { ok: true, value }; // still text: 'regex' wants a string and convict compiles RegExp-format values itself
-      } catch (err) {
-        return fail(`is not a valid regular expression: ${errorMessage(err)}`);
-      }
-    }
     return { ok: true, value };
   }
   // A number or boolean where text is wanted: take the YAML source so `1.40` stays "1.40".

@@ -71,28 +71,22 @@ function nonEmptyString(item: Record<string, unknown>, at: string, key: string, 
   if (typeof value !== 'string' || value === '') throw new Error(`${at}: "${key}" must be a non-empty string`);
 }
 
+/** Pod and volume association rules share one shape: `from`, `attribute`, and a namespace attribute for name lookups. */
+function associationRules(what: string, sources: readonly string[], namedSource: string) {
+  return objectList(what, (item, at) => {
+    onlyKeys(item, at, ['from', 'attribute', 'namespace_attribute']);
+    oneOf(item, at, 'from', sources);
+    nonEmptyString(item, at, 'attribute', true);
+    nonEmptyString(item, at, 'namespace_attribute', item['from'] === namedSource);
+  });
+}
+
 let formatsRegistered = false;
 function registerFormats(): void {
   if (formatsRegistered) return;
   formatsRegistered = true;
-  convict.addFormat({
-    name: 'k8s-pod-association',
-    validate: objectList('pod association rules', (item, at) => {
-      onlyKeys(item, at, ['from', 'attribute', 'namespace_attribute']);
-      oneOf(item, at, 'from', POD_SOURCES);
-      nonEmptyString(item, at, 'attribute', true);
-      nonEmptyString(item, at, 'namespace_attribute', item['from'] === 'pod_name');
-    }),
-  });
-  convict.addFormat({
-    name: 'k8s-volume-association',
-    validate: objectList('volume association rules', (item, at) => {
-      onlyKeys(item, at, ['from', 'attribute', 'namespace_attribute']);
-      oneOf(item, at, 'from', VOLUME_SOURCES);
-      nonEmptyString(item, at, 'attribute', true);
-      nonEmptyString(item, at, 'namespace_attribute', item['from'] === 'pvc');
-    }),
-  });
+  convict.addFormat({ name: 'k8s-pod-association', validate: associationRules('pod association rules', POD_SOURCES, 'pod_name') });
+  convict.addFormat({ name: 'k8s-volume-association', validate: associationRules('volume association rules', VOLUME_SOURCES, 'pvc') });
   convict.addFormat({
     name: 'k8s-extract-rules',
     validate: objectList('extraction rules', (item, at) => {

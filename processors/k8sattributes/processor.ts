@@ -1,9 +1,9 @@
 import type { Attributes, Counter } from '@opentelemetry/api';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { KubeLookup } from '../../kube/lookup.ts';
-import type { KindName, PersistentVolumeClaimInfo, PersistentVolumeInfo, PodInfo } from '../../kube/types.ts';
+import type { KindName, ObjectMetaInfo, PersistentVolumeClaimInfo, PersistentVolumeInfo, PodInfo } from '../../kube/types.ts';
 import type { ComponentSettings, Processor } from '../../pipeline/component.ts';
-import type { K8sAttributesConfig } from './config.ts';
+import type { K8sAttributesConfig, MetadataSource } from './config.ts';
 import { CompiledExtractRule } from './extract.ts';
 import { legacyLabelSuffix } from './label-names.ts';
 import { ownerWorkload } from './owner.ts';
@@ -185,21 +185,15 @@ export class K8sAttributesProcessor implements Processor {
     const extracted: Record<string, string> = {};
     const namespaceName = pvc?.namespace ?? pod?.namespace;
     const nodeName = pod?.nodeName ?? (typeof out['node'] === 'string' ? out['node'] : undefined);
+    const sources: Record<MetadataSource, ObjectMetaInfo | undefined> = {
+      pod,
+      pv,
+      pvc,
+      namespace: namespaceName !== undefined ? lookup.namespace(namespaceName) : undefined,
+      node: nodeName !== undefined ? lookup.node(nodeName) : undefined,
+    };
     for (const rule of this.#rules) {
-      const source =
-        rule.from === 'pod'
-          ? pod
-          : rule.from === 'pv'
-            ? pv
-            : rule.from === 'pvc'
-              ? pvc
-              : rule.from === 'namespace'
-                ? namespaceName !== undefined
-                  ? lookup.namespace(namespaceName)
-                  : undefined
-                : nodeName !== undefined
-                  ? lookup.node(nodeName)
-                  : undefined;
+      const source = sources[rule.from];
       if (source) rule.apply(source, extracted);
     }
     // Identifying labels set above win over extracted ones of the same name.
