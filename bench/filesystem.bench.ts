@@ -7,14 +7,16 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Agent } from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
 
+import { filesystemConfig, startAgent } from '../test/support/agent.ts';
+import { parseExposition, type Sample } from '../test/support/exposition.ts';
+import { createKeepAliveAgent, httpGet, type HttpResponse } from '../test/support/http.ts';
+import { MountNamespace } from '../test/support/mountns.ts';
+import { NodeExporter } from '../test/support/node-exporter.ts';
 import { Cleanup } from './lib/cleanup.ts';
 import { summarizeCpuProfile, type ProfileSummary } from './lib/cpuprofile.ts';
-import { parseExposition, type Sample } from './lib/exposition.ts';
-import { createScrapeAgent, freePort, httpGet } from './lib/http.ts';
 import { createTreeDirectories, mountScript, planTree, type TreeLayout } from './lib/kubelet-tree.ts';
-import { inNamespace, MountNamespace, type ManagedProcess } from './lib/namespace.ts';
 import {
   clockTicksPerSecond,
   readCpuTicks,
@@ -27,6 +29,9 @@ import {
 import { round, summarize, type Summary } from './lib/stats.ts';
 
 export const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
+
+/** The plain-text exposition format, so neither server switches to OpenMetrics; no Accept-Encoding, so neither compresses. */
+const SCRAPE_HEADERS = { accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' };
 
 export interface FilesystemBenchOptions {
   repoRoot: string;
@@ -47,10 +52,14 @@ export interface FilesystemBenchOptions {
 
 interface Target {
   name: 'nodemeter' | 'node_exporter';
-  proc: ManagedProcess;
+  /** The server's own pid (its /proc entry is what is measured). */
+  pid: number;
+  /** SIGTERM (node_exporter: SIGKILL) and wait; idempotent. */
+  stop: () => Promise<void>;
   metricsUrl: string;
-  agent: Agent;
-  command: string[];
+  /** One keep-alive connection, as a Prometheus scrape loop reuses its connection. */
+  httpAgent: HttpAgent;
+  command: readonly string[];
   /** From spawning to the readiness criterion, ms. */
   readyMs: number;
   readyCriterion: string;
@@ -139,29 +148,26 @@ function procfsShim(workDir: string, holderPid: number): string {
 }
 
 async function startNodeExporter(ns: MountNamespace, layout: TreeLayout, workDir: string): Promise<Target> {
-  const port = await freePort();
   const podsPrefix = `${layout.kubeletRoot}/pods/`;
-  const args = [
-    '--collector.disable-defaults',
-    '--collector.filesystem',
-    `--web.listen-address=127.0.0.1:${port}`,
-    `--path.procfs=${procfsShim(workDir, ns.pid)}`,
-    // Only the benchmark's mounts. The default fs-types exclude list does not exclude tmpfs, and
-    // the default mount-points exclude excludes nothing under the work directory.
-    `--collector.filesystem.mount-points-exclude=${excludeAllBut(podsPrefix)}`,
-    '--log.level=warn',
-  ];
-  const started = performance.now();
-  const proc = ns.spawn('node_exporter', NODE_EXPORTER, args);
-  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
-  const readyMs = await pollUntil200(proc, metricsUrl, started);
+  const exporter = await NodeExporter.start(ns, {
+    ownPidNamespace: false,
+    extraArgs: [
+      `--path.procfs=${procfsShim(workDir, ns.pid)}`,
+      // Only the benchmark's mounts. The default fs-types exclude list does not exclude tmpfs, and
+      // the default mount-points exclude excludes nothing under the work directory.
+      `--collector.filesystem.mount-points-exclude=${excludeAllBut(podsPrefix)}`,
+    ],
+    readyTimeoutMs: 60_000,
+    pollIntervalMs: 5,
+  });
   return {
     name: 'node_exporter',
-    proc,
-    metricsUrl,
-    agent: createScrapeAgent(),
-    command: [NODE_EXPORTER, ...args],
-    readyMs,
+    pid: exporter.pid,
+    stop: () => exporter.close(),
+    metricsUrl: `${exporter.url}/metrics`,
+    httpAgent: createKeepAliveAgent(),
+    command: exporter.command,
+    readyMs: exporter.readyMs,
     readyCriterion: 'first 200 on GET /metrics',
     rss: {},
     wallMs: [],
@@ -185,89 +191,42 @@ function countNodeExporter(samples: Sample[], layout: TreeLayout, sizeBytes: num
 // nodemeter
 
 /**
- * Only the filesystem receiver, kubelet volumes only. Its default mount table is
- * /proc/1/mountinfo, the host's, like node_exporter's; `mountinfo_path` points it at the
- * namespace holder's table instead, the same table node_exporter is shown through its shim.
+ * Only the filesystem receiver, kubelet volumes only, statfs timeout at its default. Its default
+ * mount table is /proc/1/mountinfo, the host's, like node_exporter's; `mountinfo_path` points it
+ * at the namespace holder's table instead, the same table node_exporter is shown through its shim.
  */
 function nodemeterConfig(layout: TreeLayout, holderPid: number): string {
-  return [
-    '# Written by bench/filesystem.bench.ts: only the filesystem receiver, kubelet volumes only.',
-    'receivers:',
-    '  filesystem:',
-    `    kubelet_root: ${JSON.stringify(layout.kubeletRoot)}`,
-    `    mountinfo_path: /proc/${holderPid}/mountinfo`,
-    '    node_filesystems:',
-    '      enabled: false',
-    'exporters:',
-    '  prometheus: {}',
-    'service:',
-    '  pipelines:',
-    '    metrics:',
-    '      receivers: [filesystem]',
-    '      exporters: [prometheus]',
-    '',
-  ].join('\n');
+  const config = filesystemConfig(layout.kubeletRoot, { mountinfoPath: `/proc/${holderPid}/mountinfo`, statfsTimeout: null, nodeFilesystems: false });
+  return `# Written by bench/filesystem.bench.ts: only the filesystem receiver, kubelet volumes only.\n${config}`;
 }
 
 async function startNodemeter(ns: MountNamespace, layout: TreeLayout, workDir: string, opts: FilesystemBenchOptions): Promise<Target> {
-  const configFile = join(workDir, 'nodemeter.yaml');
   const config = nodemeterConfig(layout, ns.pid);
-  writeFileSync(configFile, config);
-  const node = join(opts.repoRoot, 'node_modules', '.bin', 'node');
-  const nodeArgs: string[] = [];
   let profileDir: string | undefined;
   if (opts.cpuProf) {
     profileDir = join(workDir, 'cpuprofile');
     mkdirSync(profileDir, { recursive: true });
-    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   }
-  const args = [
-    ...nodeArgs,
-    join(opts.repoRoot, 'bin', 'nodemeter.js'),
-    '--config',
-    configFile,
-    '--listen-host',
-    '127.0.0.1',
-    '--listen-port',
-    '0',
-    '--log-level',
-    'info',
-  ];
-  const started = performance.now();
-  const proc = ns.spawn('nodemeter', node, args, { cwd: opts.repoRoot });
-  const recent: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`nodemeter logged no "listening" line within 60 s; last lines:\n${recent.join('\n')}\n${proc.stderr}`)), 60_000);
-    void proc.exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`${proc.describeExit()}\nstdout:\n${recent.join('\n')}`));
-    });
-    proc.onStdoutLine((line) => {
-      recent.push(line);
-      if (recent.length > 20) recent.shift();
-      let entry: { msg?: unknown; port?: unknown };
-      try {
-        entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
-      } catch {
-        return;
-      }
-      if (entry.msg === 'listening' && typeof entry.port === 'number') {
-        clearTimeout(timer);
-        resolve(entry.port);
-      }
-    });
+  const agent = await startAgent({
+    config,
+    prefix: ns.prefix,
+    nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    extraArgs: ['--log-level', 'info'],
+    readyTimeoutMs: 60_000,
+    pollIntervalMs: 5,
   });
-  const listeningMs = performance.now() - started;
-  const readyMs = await pollUntil200(proc, `http://127.0.0.1:${port}/readyz`, started);
   return {
     name: 'nodemeter',
-    proc,
-    metricsUrl: `http://127.0.0.1:${port}/metrics`,
-    agent: createScrapeAgent(),
-    command: [node, ...args],
-    readyMs,
+    pid: agent.child.pid!,
+    stop: async () => {
+      await agent.stop('SIGTERM', 15_000);
+    },
+    metricsUrl: `${agent.url}/metrics`,
+    httpAgent: createKeepAliveAgent(),
+    command: agent.command,
+    readyMs: agent.readyMs!,
     readyCriterion: '200 on GET /readyz',
-    listeningMs,
+    ...(agent.listeningMs === undefined ? {} : { listeningMs: agent.listeningMs }),
     rss: {},
     wallMs: [],
     config,
@@ -316,22 +275,8 @@ export function nodemeterRuns(repoRoot: string): { ok: boolean; detail: string }
 // ---------------------------------------------------------------------------------------------
 // measuring
 
-async function pollUntil200(proc: ManagedProcess, url: string, startedAt: number, timeoutMs = 60_000): Promise<number> {
-  for (;;) {
-    if (!proc.running) throw new Error(proc.describeExit());
-    try {
-      const res = await httpGet(url, { timeoutMs: 30_000 });
-      if (res.status === 200) return performance.now() - startedAt;
-    } catch {
-      // not listening yet
-    }
-    if (performance.now() - startedAt > timeoutMs) throw new Error(`${proc.name}: ${url} not 200 within ${timeoutMs} ms`);
-    await sleep(5);
-  }
-}
-
-async function scrape(t: Target): Promise<{ ms: number; body: string; bytes: number }> {
-  const res = await httpGet(t.metricsUrl, { agent: t.agent });
+async function scrape(t: Target): Promise<HttpResponse> {
+  const res = await httpGet(t.metricsUrl, { agent: t.httpAgent, timeoutMs: 30_000, headers: SCRAPE_HEADERS });
   if (res.status !== 200) throw new Error(`${t.name}: GET /metrics returned ${res.status}: ${res.body.slice(0, 500)}`);
   return res;
 }
@@ -469,14 +414,11 @@ export async function runFilesystemBench(opts: FilesystemBenchOptions): Promise<
     log(`work directory ${workDir}; ${layout.mounts.length} mounts in ${layout.pods} pods (${layout.emptyDir} emptyDir, ${layout.csi} CSI)`);
     createTreeDirectories(layout);
 
+    // Its holder, and every process spawned in it, are SIGKILLed if the benchmark exits or dies.
     const ns = await MountNamespace.create();
-    cleanup.add(
-      'end the mount namespace',
-      () => ns.destroy(),
-      () => ns.holder.kill('SIGKILL'),
-    );
+    cleanup.add('end the mount namespace', () => ns.close());
     const mountStarted = performance.now();
-    await ns.runScript(mountScript(layout, opts.mountSizeBytes));
+    await ns.exec('sh', ['-e'], { input: mountScript(layout, opts.mountSizeBytes), timeoutMs: 300_000 });
     const mountinfo = readFileSync(`/proc/${ns.pid}/mountinfo`, 'utf8').split('\n');
     const benchMounts = mountinfo.filter((l) => l.includes(` ${layout.kubeletRoot}/pods/`) && l.includes(' - tmpfs ')).length;
     log(`mounted ${benchMounts} tmpfs in ${Math.round(performance.now() - mountStarted)} ms (namespace holder pid ${ns.pid}, ${mountinfo.length - 1} mounts in its table)`);
@@ -484,24 +426,30 @@ export async function runFilesystemBench(opts: FilesystemBenchOptions): Promise<
 
     // Start one at a time, so neither start-up competes with the other for CPU.
     const ne = await startNodeExporter(ns, layout, workDir);
-    cleanup.add('stop node_exporter', () => ne.proc.stop(), () => ne.proc.kill('SIGKILL'));
-    ne.rss.afterReady = readRssBytes(ne.proc.pid);
+    cleanup.add('stop node_exporter', async () => {
+      ne.httpAgent.destroy();
+      await ne.stop();
+    });
+    ne.rss.afterReady = readRssBytes(ne.pid);
     targets.push(ne);
-    log(`node_exporter pid ${ne.proc.pid}: first /metrics 200 after ${ne.readyMs.toFixed(1)} ms`);
+    log(`node_exporter pid ${ne.pid}: first /metrics 200 after ${ne.readyMs.toFixed(1)} ms`);
     if (!opts.skipNodemeter) {
       const nm = await startNodemeter(ns, layout, workDir, opts);
-      cleanup.add('stop nodemeter', () => nm.proc.stop('SIGTERM', 10_000), () => nm.proc.kill('SIGKILL'));
-      nm.rss.afterReady = readRssBytes(nm.proc.pid);
+      cleanup.add('stop nodemeter', async () => {
+        nm.httpAgent.destroy();
+        await nm.stop();
+      });
+      nm.rss.afterReady = readRssBytes(nm.pid);
       targets.push(nm);
-      log(`nodemeter pid ${nm.proc.pid}: listening after ${nm.listeningMs?.toFixed(1)} ms, /readyz 200 after ${nm.readyMs.toFixed(1)} ms`);
+      log(`nodemeter pid ${nm.pid}: listening after ${nm.listeningMs?.toFixed(1)} ms, /readyz 200 after ${nm.readyMs.toFixed(1)} ms`);
     }
     for (const t of targets) {
-      if (!inNamespace(t.proc.pid, ns)) throw new Error(`${t.name} (pid ${t.proc.pid}) is not in the benchmark's mount namespace`);
+      if (!ns.holds(t.pid)) throw new Error(`${t.name} (pid ${t.pid}) is not in the benchmark's mount namespace`);
     }
 
     await sleep(opts.idleMs);
     for (const t of targets) {
-      t.rss.afterIdle = readRssBytes(t.proc.pid);
+      t.rss.afterIdle = readRssBytes(t.pid);
     }
 
     // One checked scrape each: both must report every benchmark mount.
@@ -523,13 +471,13 @@ export async function runFilesystemBench(opts: FilesystemBenchOptions): Promise<
 
     // Interleaved, alternating who goes first, so drift on the machine hits both alike. CPU is
     // the whole process's utime+stime over the loop; the other tool's turn is idle time for it.
-    const before = targets.map((t) => ({ cpu: readCpuTicks(t.proc.pid), threads: readThreadTicks(t.proc.pid) }));
+    const before = targets.map((t) => ({ cpu: readCpuTicks(t.pid), threads: readThreadTicks(t.pid) }));
     const windowStartUs = Number(process.hrtime.bigint() / 1000n);
     for (let i = 0; i < opts.iterations; i++) {
       const order = i % 2 === 0 ? targets : [...targets].reverse();
       for (const t of order) {
         const res = await scrape(t);
-        t.wallMs.push(res.ms);
+        t.wallMs.push(res.elapsedMs);
         t.lastBody = res.body;
         if (t.name === 'node_exporter') {
           const ms = collectorDurationMs(res.body, 'filesystem');
@@ -540,11 +488,11 @@ export async function runFilesystemBench(opts: FilesystemBenchOptions): Promise<
     profileWindow = { startUs: windowStartUs, endUs: Number(process.hrtime.bigint() / 1000n) };
     targets.forEach((t, k) => {
       const b = before[k] as (typeof before)[number];
-      const delta = totalTicks(readCpuTicks(t.proc.pid)) - totalTicks(b.cpu);
+      const delta = totalTicks(readCpuTicks(t.pid)) - totalTicks(b.cpu);
       t.cpuTicks = delta;
-      t.threadTicks = threadTicksByName(b.threads, readThreadTicks(t.proc.pid), delta);
-      t.rss.afterScrapes = readRssBytes(t.proc.pid);
-      t.threads = readThreadCount(t.proc.pid);
+      t.threadTicks = threadTicksByName(b.threads, readThreadTicks(t.pid), delta);
+      t.rss.afterScrapes = readRssBytes(t.pid);
+      t.threads = readThreadCount(t.pid);
     });
     for (const t of targets) {
       if (t.name === 'nodemeter' && t.lastBody !== undefined) t.selfTimings = durationDeltas(selfBefore.get(t) ?? [], parseExposition(t.lastBody));
@@ -554,7 +502,7 @@ export async function runFilesystemBench(opts: FilesystemBenchOptions): Promise<
     if (opts.cpuProf) {
       const nm = targets.find((t) => t.name === 'nodemeter');
       if (nm?.profileDir !== undefined) {
-        await nm.proc.stop('SIGTERM', 15_000);
+        await nm.stop();
         const files = readdirSync(nm.profileDir).filter((f) => f.endsWith('.cpuprofile'));
         if (files.length === 0) log('no .cpuprofile written (nodemeter must exit cleanly on SIGTERM for --cpu-prof to write one)');
         profile = files.map((f) => summarizeCpuProfile(join(nm.profileDir as string, f), opts.repoRoot, profileWindow));

@@ -1,6 +1,7 @@
 // Undo everything a benchmark set up, in reverse order, whether it ends normally, throws, or is
-// interrupted (Ctrl-C, SIGTERM). Processes are also started with a parent-death signal (see
-// namespace.ts), so even a SIGKILL of the benchmark leaves nothing running.
+// interrupted (Ctrl-C, SIGTERM). Processes are also started with a parent-death signal and
+// SIGKILLed on exit (spawnTracked in test/support/proc.ts), so even a SIGKILL of the benchmark
+// leaves nothing running.
 
 type Step = { name: string; run: () => Promise<void> | void; runSync?: () => void };
 

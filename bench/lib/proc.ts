@@ -20,6 +20,11 @@ export interface CpuTicks {
   stime: number;
 }
 
+/** Fields 3… of a /proc stat line: the command name (field 2) is in parentheses and may hold spaces. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /**
  * utime and stime of a whole process. /proc/<pid>/stat of the thread-group leader sums every
  * thread of the process, those still running and those that have exited, so Go's and Node's
@@ -27,8 +32,7 @@ export interface CpuTicks {
  */
 export function readCpuTicks(pid: number): CpuTicks {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) is in parentheses and may hold spaces; fields count from after it.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const rest = statFields(stat);
   // rest[0] is field 3 (state); utime is field 14, stime field 15.
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
@@ -76,7 +80,7 @@ export function readThreadTicks(pid: number): Map<number, { comm: string; ticks:
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const rest = statFields(stat);
       threads.set(Number(tid), { comm, ticks: Number(rest[11]) + Number(rest[12]) });
     } catch {
       // thread exited meanwhile

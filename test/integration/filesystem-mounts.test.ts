@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { filesystemConfig, startAgent, type Agent } from '../support/agent.ts';
+import { filesystemConfig, startAgent, VOLUME_FAMILIES, type Agent } from '../support/agent.ts';
 import { findSamples, parseExposition, sampleValue, type Sample } from '../support/exposition.ts';
 import { KubeletTree, MountNamespace, type Volume } from '../support/mountns.ts';
 import { requirePrereqs } from '../support/prereqs.ts';
@@ -100,14 +100,7 @@ describe('filesystem receiver on real mounts', () => {
 
   test('every volume family has the same label sets, so ratios join', async () => {
     const samples = await scrape();
-    const families = [
-      'kubelet_volume_stats_capacity_bytes',
-      'kubelet_volume_stats_available_bytes',
-      'kubelet_volume_stats_used_bytes',
-      'kubelet_volume_stats_inodes',
-      'kubelet_volume_stats_inodes_free',
-      'kubelet_volume_stats_inodes_used',
-    ];
+    const families = VOLUME_FAMILIES;
     const keyOf = (s: Sample): string => JSON.stringify(Object.entries(s.labels).sort());
     const sets = families.map((f) => findSamples(samples, f).map(keyOf).sort());
     for (let i = 1; i < sets.length; i++) assert.deepEqual(sets[i], sets[0], `${families[i]} vs ${families[0]}`);

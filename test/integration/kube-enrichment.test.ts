@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { join } from 'node:path';
-import { startAgent, type Agent } from '../support/agent.ts';
+import { filesystemConfig, startAgent, VOLUME_FAMILIES, type Agent } from '../support/agent.ts';
 import { findSamples, formatSample, parseExposition, sampleValue, type Sample } from '../support/exposition.ts';
 import { dynamicPvName, namespace, node, persistentVolume, persistentVolumeClaim, pod, storageClass } from '../support/kube-api/fixtures.ts';
 import type { KubeObject } from '../support/kube-api/resources.ts';
@@ -25,14 +25,6 @@ const CLAIM_0 = { namespace: 'shop', name: 'data-web-0', storageClass: 'standard
 const CSI_DRIVER = 'pd.csi.storage.gke.io';
 const KIND_PATHS = ['/api/v1/pods', '/api/v1/persistentvolumes', '/api/v1/persistentvolumeclaims'];
 const KINDS = ['pods', 'persistentvolumes', 'persistentvolumeclaims'];
-const VOLUME_FAMILIES = [
-  'kubelet_volume_stats_capacity_bytes',
-  'kubelet_volume_stats_available_bytes',
-  'kubelet_volume_stats_used_bytes',
-  'kubelet_volume_stats_inodes',
-  'kubelet_volume_stats_inodes_free',
-  'kubelet_volume_stats_inodes_used',
-];
 
 type Labels = Record<string, string>;
 
@@ -87,28 +79,16 @@ function clusterObjects(secondVolume: boolean): KubeObject[] {
 }
 
 function agentConfig(kubeletRoot: string, options: ScenarioOptions): string {
-  return [
-    'receivers:',
-    '  filesystem:',
-    `    kubelet_root: ${JSON.stringify(kubeletRoot)}`,
-    '    mountinfo_path: /proc/self/mountinfo',
-    '    statfs_timeout: 500ms',
-    'processors:',
-    '  k8sattributes:',
-    `    volume_pod_labels: ${options.volumePodLabels === true}`,
-    '    extract:',
-    '      labels:',
-    '        - {from: pvc, key: tier}',
-    'exporters:',
-    '  prometheus: {}',
-    'service:',
-    '  pipelines:',
-    '    metrics:',
-    '      receivers: [filesystem]',
-    '      processors: [k8sattributes]',
-    '      exporters: [prometheus]',
-    '',
-  ].join('\n');
+  return filesystemConfig(kubeletRoot, {
+    processors: {
+      k8sattributes: [
+        `    volume_pod_labels: ${options.volumePodLabels === true}`,
+        '    extract:',
+        '      labels:',
+        '        - {from: pvc, key: tier}',
+      ],
+    },
+  });
 }
 
 async function setUpScenario(t: TestContext, options: ScenarioOptions = {}): Promise<Scenario> {

@@ -27,12 +27,16 @@ export interface AgentOptions {
   config: string;
   /** Command (and arguments) the agent's command line is appended to, e.g. `ns.prefix`. */
   prefix?: readonly string[];
+  /** Flags for node itself, before the script (e.g. `['--cpu-prof']`). */
+  nodeArgs?: readonly string[];
   /** Extra CLI flags after the standard ones (e.g. `['--log-level', 'debug']`). */
   extraArgs?: readonly string[];
   /** Extra environment variables. */
   env?: Record<string, string>;
   /** How long to wait for `listening` and `/readyz` = 200; default 20 s. */
   readyTimeoutMs?: number;
+  /** How often to look for `listening` and to try `/readyz` until then; default 20 ms and 50 ms. */
+  pollIntervalMs?: number;
 }
 
 export interface StopResult {
@@ -54,12 +58,20 @@ export class Agent {
   /** Lines on stdout that were not JSON, and everything on stderr. */
   stderr = '';
   readonly child: ChildProcess;
+  /** The agent's command line (without the prefix). */
+  readonly command: readonly string[];
+  /** From spawning to the `listening` log line, and to the first `/readyz` = 200, ms. */
+  listeningMs: number | undefined;
+  readyMs: number | undefined;
+  /** `performance.now()` when the agent was spawned. */
+  readonly spawnedAt = performance.now();
   private readonly cleanup: () => Promise<void>;
   private stdoutBuf = '';
   private stopped: Promise<StopResult> | undefined;
 
-  constructor(child: ChildProcess, cleanup: () => Promise<void>) {
+  constructor(child: ChildProcess, command: readonly string[], cleanup: () => Promise<void>) {
     this.child = child;
+    this.command = command;
     this.cleanup = cleanup;
     child.stdout?.setEncoding('utf8').on('data', (d: string) => this.onStdout(d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
@@ -72,11 +84,15 @@ export class Agent {
       const line = this.stdoutBuf.slice(0, nl);
       this.stdoutBuf = this.stdoutBuf.slice(nl + 1);
       if (line.trim() === '') continue;
+      let entry: LogLine;
       try {
-        this.logs.push(JSON.parse(line) as LogLine);
+        entry = JSON.parse(line) as LogLine;
       } catch {
         this.stderr += `${line}\n`;
+        continue;
       }
+      this.logs.push(entry);
+      if (entry.msg === 'listening' && typeof entry.port === 'number') this.listeningMs ??= performance.now() - this.spawnedAt;
     }
   }
 
@@ -101,7 +117,7 @@ export class Agent {
   }
 
   /** Waits for a log line matching `pred`; returns it. */
-  waitForLog(what: string, pred: (l: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
+  waitForLog(what: string, pred: (l: LogLine) => boolean, timeoutMs = 10_000, intervalMs = 20): Promise<LogLine> {
     return waitFor(
       `agent log line: ${what}`,
       () => {
@@ -110,7 +126,7 @@ export class Agent {
         if (this.exited) throw new Error(`agent exited (${this.child.exitCode ?? this.child.signalCode}) first\n${this.describe()}`);
         return undefined;
       },
-      { timeoutMs, intervalMs: 20 },
+      { timeoutMs, intervalMs },
     );
   }
 
@@ -145,17 +161,28 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const tmp = await makeTempDir('nodemeter-agent-');
   const configPath = join(tmp.path, 'config.yaml');
   await writeFile(configPath, options.config);
-  const agentArgs = [AGENT_BIN, '--config', configPath, '--listen-host', '127.0.0.1', '--listen-port', '0', ...(options.extraArgs ?? [])];
-  const argv = [...(options.prefix ?? []), NODE24, ...agentArgs];
-  const [command, ...args] = argv;
+  const agentCommand = [
+    NODE24,
+    ...(options.nodeArgs ?? []),
+    AGENT_BIN,
+    '--config',
+    configPath,
+    '--listen-host',
+    '127.0.0.1',
+    '--listen-port',
+    '0',
+    ...(options.extraArgs ?? []),
+  ];
+  const [command, ...args] = [...(options.prefix ?? []), ...agentCommand];
   const child = spawnTracked(command!, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
   });
-  const agent = new Agent(child, tmp.remove);
+  const agent = new Agent(child, agentCommand, tmp.remove);
   const timeoutMs = options.readyTimeoutMs ?? 20_000;
   try {
-    const listening = await agent.waitForLog('listening', (l) => l.msg === 'listening' && typeof l.port === 'number', timeoutMs);
+    const isListening = (l: LogLine): boolean => l.msg === 'listening' && typeof l.port === 'number';
+    const listening = await agent.waitForLog('listening', isListening, timeoutMs, options.pollIntervalMs ?? 20);
     agent.port = listening.port as number;
     await waitFor(
       'GET /readyz = 200',
@@ -164,8 +191,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         const res = await agent.get('/readyz', { timeoutMs: 2_000 }).catch(() => undefined);
         return res?.status === 200 ? true : undefined;
       },
-      { timeoutMs, intervalMs: 50 },
+      { timeoutMs, intervalMs: options.pollIntervalMs ?? 50 },
     );
+    agent.readyMs = performance.now() - agent.spawnedAt;
   } catch (err) {
     await agent.kill();
     throw new Error(`agent did not become ready: ${(err as Error).message}\n${agent.describe()}`, { cause: err });
@@ -173,21 +201,50 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   return agent;
 }
 
+/** The families the filesystem receiver reports for every kubelet volume, with one label set among them. */
+export const VOLUME_FAMILIES: readonly string[] = [
+  'kubelet_volume_stats_capacity_bytes',
+  'kubelet_volume_stats_available_bytes',
+  'kubelet_volume_stats_used_bytes',
+  'kubelet_volume_stats_inodes',
+  'kubelet_volume_stats_inodes_free',
+  'kubelet_volume_stats_inodes_used',
+];
+
+export interface FilesystemConfigOptions {
+  /** The receiver's `statfs_timeout`; default `500ms`; null leaves the receiver's default. */
+  statfsTimeout?: string | null;
+  /** The receiver's `mountinfo_path`; default `/proc/self/mountinfo` (see {@link filesystemConfig}). */
+  mountinfoPath?: string;
+  /** False writes `node_filesystems: {enabled: false}`: kubelet volumes only. Default: the receiver's (on). */
+  nodeFilesystems?: boolean;
+  /** Lines appended under `filesystem:` (indent them 4 spaces). */
+  receiverExtra?: string[];
+  /** Processors of the pipeline, in order, each with its config lines (indented 4 spaces; none: `{}`). */
+  processors?: Record<string, string[]>;
+}
+
 /**
- * The agent config the filesystem tests use: one filesystem receiver → Prometheus
- * exporter. `mountinfo_path` is the agent's own table: run in a test mount namespace
- * (no PID namespace), the receiver's default `/proc/1/mountinfo` is the host's.
- * `receiverExtra` lines are appended under `filesystem:` (indent them 4 spaces).
+ * The agent config the filesystem tests and the filesystem benchmark use: one
+ * filesystem receiver → (processors) → Prometheus exporter. `mountinfo_path` is the
+ * agent's own table by default: run in a test mount namespace (no PID namespace), the
+ * receiver's default `/proc/1/mountinfo` is the host's.
  */
-export function filesystemConfig(kubeletRoot: string, extra: { statfsTimeout?: string; receiverExtra?: string[] } = {}): string {
+export function filesystemConfig(kubeletRoot: string, options: FilesystemConfigOptions = {}): string {
+  const statfsTimeout = options.statfsTimeout === undefined ? '500ms' : options.statfsTimeout;
+  const processors = Object.entries(options.processors ?? {});
   const lines = [
     'receivers:',
     '  filesystem:',
     `    kubelet_root: ${JSON.stringify(kubeletRoot)}`,
-    '    mountinfo_path: /proc/self/mountinfo',
-    `    statfs_timeout: ${extra.statfsTimeout ?? '500ms'}`,
-    ...(extra.receiverExtra ?? []),
+    `    mountinfo_path: ${options.mountinfoPath ?? '/proc/self/mountinfo'}`,
+    ...(statfsTimeout === null ? [] : [`    statfs_timeout: ${statfsTimeout}`]),
+    ...(options.nodeFilesystems === undefined ? [] : ['    node_filesystems:', `      enabled: ${options.nodeFilesystems}`]),
+    ...(options.receiverExtra ?? []),
   ];
+  if (processors.length > 0) {
+    lines.push('processors:', ...processors.flatMap(([name, config]) => (config.length === 0 ? [`  ${name}: {}`] : [`  ${name}:`, ...config])));
+  }
   lines.push(
     'exporters:',
     '  prometheus: {}',
@@ -195,6 +252,7 @@ export function filesystemConfig(kubeletRoot: string, extra: { statfsTimeout?: s
     '  pipelines:',
     '    metrics:',
     '      receivers: [filesystem]',
+    ...(processors.length === 0 ? [] : [`      processors: [${processors.map(([name]) => name).join(', ')}]`]),
     '      exporters: [prometheus]',
     '',
   );

@@ -4,12 +4,14 @@
  * {@link MountNamespace.create} starts `unshare -m --propagation private` holding
  * `cat` on a pipe from this process (so the namespace dies with the test process even
  * if it is SIGKILLed: the pipe closes, `cat` exits). Commands run inside it with
- * `nsenter -t <pid> -m`. Mounts made there are invisible to the host.
+ * `nsenter -t <pid> -m`, long-running programs with {@link MountNamespace.spawn}.
+ * Mounts made there are invisible to the host.
  *
  * {@link MountNamespace.close} unmounts everything it mounted (newest first, lazily
  * if busy), detaches its loop devices, kills the holder and removes its temp dir.
  */
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, run, spawnTracked, waitFor, waitForExit, type RunOptions, type RunResult } from './proc.ts';
@@ -104,6 +106,25 @@ export class MountNamespace {
   exec(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const [cmd, ...rest] = this.prefix;
     return run(cmd!, [...rest, command, ...args], options);
+  }
+
+  /**
+   * Starts a long-running program inside the namespace through {@link spawnTracked}
+   * (killed with the test process). `setpriv` and `nsenter` (without -p) exec, so the
+   * child's pid is the program's own: its /proc entry describes the program.
+   */
+  spawn(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    const [cmd, ...rest] = this.prefix;
+    return spawnTracked(cmd!, [...rest, command, ...args], options);
+  }
+
+  /** True when process `pid` runs in this mount namespace. */
+  holds(pid: number): boolean {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/mnt`) === readlinkSync(`/proc/${this.pid}/ns/mnt`);
+    } catch {
+      return false;
+    }
   }
 
   /** Creates `dir` (on the host) and mounts a tmpfs on it inside the namespace. */
