@@ -9,9 +9,9 @@ import { KubeApiServer, fixtures } from '../test/support/kube-api/index.ts';
 import { freePort } from '../test/support/ports.ts';
 import { KubeCache, type KubeCacheOptions, type KubeEvent } from './cache.ts';
 import { resolveKubeConnection } from './connection.ts';
+import { KIND_NAMES as ALL } from './kinds.ts';
 import type { KindName } from './types.ts';
 
-const ALL: KindName[] = ['pods', 'persistentvolumes', 'persistentvolumeclaims', 'namespaces', 'nodes', 'storageclasses'];
 const GRACE_MS = 400;
 
 /** Collects the self-metrics on demand. */
@@ -110,22 +110,22 @@ describe('KubeCache against the test API server', () => {
     const all = fixtures.demoCluster();
     const nodeAPods = all.filter((o) => o.kind === 'Pod' && (o.spec as { nodeName: string }).nodeName === 'node-a');
     assert.ok(nodeAPods.length > 0);
-    assert.equal(cache.pods.size, nodeAPods.length, 'only pods of node-a');
-    assert.ok(cache.pods.list().every((p) => p.nodeName === 'node-a'));
-    assert.deepEqual(cache.nodes.list().map((n) => n.name), ['node-a']);
-    assert.equal(cache.persistentVolumes.size, all.filter((o) => o.kind === 'PersistentVolume').length);
-    assert.equal(cache.persistentVolumeClaims.size, all.filter((o) => o.kind === 'PersistentVolumeClaim').length);
-    assert.equal(cache.storageClasses.size, all.filter((o) => o.kind === 'StorageClass').length);
+    assert.equal(cache.store('pods').size, nodeAPods.length, 'only pods of node-a');
+    assert.ok(cache.store('pods').list().every((p) => p.nodeName === 'node-a'));
+    assert.deepEqual(cache.store('nodes').list().map((n) => n.name), ['node-a']);
+    assert.equal(cache.store('persistentvolumes').size, all.filter((o) => o.kind === 'PersistentVolume').length);
+    assert.equal(cache.store('persistentvolumeclaims').size, all.filter((o) => o.kind === 'PersistentVolumeClaim').length);
+    assert.equal(cache.store('storageclasses').size, all.filter((o) => o.kind === 'StorageClass').length);
     assert.ok(cache.namespace('shop'));
 
-    const first = cache.pods.list()[0];
+    const first = cache.store('pods').list()[0];
     assert.ok(first);
     assert.equal(cache.podByUid(first.uid), first);
     assert.equal(cache.pod(first.namespace, first.name), first);
     const cid = first.containers[0]?.id ?? '';
     assert.equal(cache.podByContainerId(cid), first);
     assert.equal(cache.podByContainerId(`containerd://${cid}`), first);
-    const pvc = cache.persistentVolumeClaims.list().find((c) => c.volumeName !== '');
+    const pvc = cache.store('persistentvolumeclaims').list().find((c) => c.volumeName !== '');
     assert.ok(pvc);
     assert.equal(cache.persistentVolumeClaim(pvc.namespace, pvc.name), pvc);
     assert.equal(cache.persistentVolume(pvc.volumeName)?.claimRef?.name, pvc.name);
@@ -170,7 +170,7 @@ describe('KubeCache against the test API server', () => {
     assert.deepEqual(cache.pod('shop', 'late-0')?.claims, { data: 'data-late-0' });
     assert.equal(events.at(-1)?.type, 'add');
 
-    const pvc = cache.persistentVolumeClaims.list()[0];
+    const pvc = cache.store('persistentvolumeclaims').list()[0];
     assert.ok(pvc);
     server.patchLabels('persistentvolumeclaims', pvc.namespace, pvc.name, { tier: 'gold' });
     await until('relabel seen', () => cache.persistentVolumeClaim(pvc.namespace, pvc.name)?.labels['tier'] === 'gold');
@@ -221,7 +221,7 @@ describe('KubeCache against the test API server', () => {
     cache.on('persistentvolumeclaims', (e) => {
       if (e.type === 'delete') deletes.push(e.object.name);
     });
-    const victim = cache.persistentVolumeClaims.list()[0];
+    const victim = cache.store('persistentvolumeclaims').list()[0];
     assert.ok(victim);
     const listsBefore = lists(server, path);
 
@@ -279,7 +279,7 @@ describe('KubeCache against the test API server', () => {
     for (const o of fixtures.demoCluster()) server.add(o);
     open.push({ server, cache, reader });
     assert.equal(await cache.waitForSync(5000), true);
-    assert.ok(cache.pods.size > 0);
+    assert.ok(cache.store('pods').size > 0);
     const synced = await metricValues(reader, 'nodemeter_kube_cache_synced');
     assert.ok(synced.every((p) => p.value === 1));
   });

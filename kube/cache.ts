@@ -1,17 +1,18 @@
-import { createNoopMeter, type Meter, type ObservableResult } from '@opentelemetry/api';
+import { createNoopMeter, type Meter, type ObservableGauge, type ObservableResult } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { errorMessage } from '../pipeline/errors.ts';
 import { sleep } from './backoff.ts';
 import { KubeHttpClient } from './client.ts';
 import type { KubeConnection } from './connection.ts';
 import { Interner } from './intern.ts';
-import { KIND_NAMES, KINDS, POD_BY_CONTAINER_ID, POD_BY_IP, type KindMap } from './kinds.ts';
+import { KIND_NAMES, KINDS, POD_BY_CONTAINER_ID, POD_BY_IP } from './kinds.ts';
 import type { KubeLookup, KubeProvider } from './lookup.ts';
 import { KubeMetrics } from './metrics.ts';
 import { Reflector, type ReflectorTuning } from './reflector.ts';
 import { ObjectStore, type StoreChange } from './store.ts';
-import type { StripOptions } from './strip.ts';
+import { bareContainerId, type StripOptions } from './strip.ts';
 import type {
+  KindMap,
   KindName,
   NamespaceInfo,
   NodeInfo,
@@ -22,8 +23,6 @@ import type {
   Store,
   StorageClassInfo,
 } from './types.ts';
-
-export type { KindMap } from './kinds.ts';
 
 /** Options of {@link KubeCache.create}. */
 export interface KubeCacheOptions {
@@ -36,8 +35,6 @@ export interface KubeCacheOptions {
   readonly meter?: Meter;
   /** How long a deleted object stays resolvable, ms. Default 120 000 (2 min). */
   readonly graceMs?: number;
-  /** Node-affinity key naming a local PV's node. Default `kubernetes.io/hostname`. */
-  readonly hostnameKey?: string;
   /** List/watch tuning shared by every kind (tests shorten it). */
   readonly tuning?: ReflectorTuning;
 }
@@ -54,15 +51,13 @@ export interface KindStatus {
   /** Deleted objects still held. */
   readonly deleted: number;
   readonly resourceVersion: string;
-  readonly lists: number;
-  readonly watches: number;
   readonly lastError?: string;
 }
 
-export const DEFAULT_GRACE_MS = 120_000;
+const DEFAULT_GRACE_MS = 120_000;
 
 type Listener = (event: KubeEvent<KindName>) => void;
-type AnyStore = ObjectStore<ObjectMetaInfo>;
+type Stores = { readonly [K in KindName]: ObjectStore<KindMap[K]> };
 
 /**
  * THE Kubernetes cache of the agent: one list/watch loop per kind that some component
@@ -77,14 +72,14 @@ export class KubeCache implements KubeProvider, KubeLookup {
   readonly #client: KubeHttpClient;
   readonly #metrics: KubeMetrics;
   readonly #strip: StripOptions;
-  readonly #stores: { readonly [K in KindName]: ObjectStore<KindMap[K]> };
+  readonly #stores: Stores;
   readonly #required = new Set<KindName>();
   readonly #reflectors = new Map<KindName, Reflector<ObjectMetaInfo>>();
   readonly #listeners = new Map<KindName, Set<Listener>>();
   readonly #log: Logger;
   #state: 'new' | 'started' | 'stopped' = 'new';
   #purgeTimer: NodeJS.Timeout | undefined;
-  #gauges: { objects: { removeCallback(cb: (r: ObservableResult) => void): void }; synced: { removeCallback(cb: (r: ObservableResult) => void): void } } | undefined;
+  #gauges: { objects: ObservableGauge; synced: ObservableGauge } | undefined;
   readonly #observeObjects = (result: ObservableResult) => {
     for (const kind of this.#required) result.observe(this.#stores[kind].size, { kind });
   };
@@ -98,33 +93,12 @@ export class KubeCache implements KubeProvider, KubeLookup {
     this.#log = options.logger;
     this.#metrics = new KubeMetrics(options.meter ?? createNoopMeter());
     this.#client = new KubeHttpClient(options.connection, this.#metrics);
-    this.#strip = { interner: new Interner(), hostnameKey: options.hostnameKey };
-    this.#stores = {
-      pods: new ObjectStore(KINDS.pods.indexes),
-      persistentvolumes: new ObjectStore(KINDS.persistentvolumes.indexes),
-      persistentvolumeclaims: new ObjectStore(KINDS.persistentvolumeclaims.indexes),
-      namespaces: new ObjectStore(KINDS.namespaces.indexes),
-      nodes: new ObjectStore(KINDS.nodes.indexes),
-      storageclasses: new ObjectStore(KINDS.storageclasses.indexes),
-    };
+    this.#strip = { interner: new Interner() };
+    this.#stores = Object.fromEntries(KIND_NAMES.map((kind) => [kind, new ObjectStore(KINDS[kind].indexes)])) as unknown as Stores;
   }
 
   static create(options: KubeCacheOptions): KubeCache {
     return new KubeCache(options);
-  }
-
-  /** The API server this cache talks to. */
-  get server(): string {
-    return this.#client.server;
-  }
-
-  get nodeName(): string {
-    return this.#options.nodeName;
-  }
-
-  /** Kinds some component asked for. */
-  get required(): ReadonlySet<KindName> {
-    return this.#required;
   }
 
   /**
@@ -160,7 +134,7 @@ export class KubeCache implements KubeProvider, KubeLookup {
     const every = Math.min(10_000, Math.max(50, Math.floor(this.#graceMs / 4)));
     this.#purgeTimer = setInterval(() => this.#purge(), every);
     this.#purgeTimer.unref();
-    this.#log.info({ server: this.server, kinds: [...this.#required], node: this.nodeName }, 'Kubernetes cache started');
+    this.#log.info({ server: this.#options.connection.server, kinds: [...this.#required], node: this.#options.nodeName }, 'Kubernetes cache started');
     return Promise.resolve();
   }
 
@@ -204,25 +178,6 @@ export class KubeCache implements KubeProvider, KubeLookup {
     return this.#stores[kind];
   }
 
-  get pods(): Store<PodInfo> {
-    return this.#stores.pods;
-  }
-  get persistentVolumes(): Store<PersistentVolumeInfo> {
-    return this.#stores.persistentvolumes;
-  }
-  get persistentVolumeClaims(): Store<PersistentVolumeClaimInfo> {
-    return this.#stores.persistentvolumeclaims;
-  }
-  get namespaces(): Store<NamespaceInfo> {
-    return this.#stores.namespaces;
-  }
-  get nodes(): Store<NodeInfo> {
-    return this.#stores.nodes;
-  }
-  get storageClasses(): Store<StorageClassInfo> {
-    return this.#stores.storageclasses;
-  }
-
   podByUid(uid: string): PodInfo | undefined {
     return this.#stores.pods.byUid(uid);
   }
@@ -231,8 +186,7 @@ export class KubeCache implements KubeProvider, KubeLookup {
   }
   /** By container ID, with or without the runtime prefix. */
   podByContainerId(containerId: string): PodInfo | undefined {
-    const at = containerId.indexOf('://');
-    return this.#stores.pods.byIndex(POD_BY_CONTAINER_ID, at < 0 ? containerId : containerId.slice(at + 3));
+    return this.#stores.pods.byIndex(POD_BY_CONTAINER_ID, bareContainerId(containerId));
   }
   pod(namespace: string, name: string): PodInfo | undefined {
     return this.#stores.pods.get(namespace, name);
@@ -264,8 +218,6 @@ export class KubeCache implements KubeProvider, KubeLookup {
         objects: store.size,
         deleted: store.deletedSize,
         resourceVersion: r?.resourceVersion ?? '',
-        lists: r?.lists ?? 0,
-        watches: r?.watches ?? 0,
         lastError: r?.lastError,
       };
     });
@@ -306,7 +258,7 @@ export class KubeCache implements KubeProvider, KubeLookup {
   #purge(): void {
     const now = Date.now();
     for (const kind of this.#required) {
-      const purged = (this.#stores[kind] as unknown as AnyStore).purge(now);
+      const purged = this.#stores[kind].purge(now);
       if (purged > 0) this.#log.debug({ kind, purged }, 'purged deleted objects after their grace period');
     }
   }

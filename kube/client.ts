@@ -55,16 +55,12 @@ export class KubeHttpClient {
     this.#metrics = metrics;
   }
 
-  get server(): string {
-    return this.#connection.server;
-  }
-
   /** GET a JSON document (a LIST page or one object). Rejects on any failure. */
   async getJson(method: 'LIST' | 'GET', path: string, query: Query, options: KubeRequestOptions): Promise<unknown> {
     const started = performance.now();
     let failed = true;
     try {
-      const body = await this.#request(path, query, options, false, undefined);
+      const body = await this.#request(path, query, options);
       const value: unknown = JSON.parse(body);
       failed = false;
       return value;
@@ -87,7 +83,7 @@ export class KubeHttpClient {
       this.#record('WATCH', started, failed);
     };
     try {
-      await this.#request(path, { ...query, watch: true }, options, true, { onLine, onHeaders: headers });
+      await this.#request(path, { ...query, watch: true }, options, { onLine, onHeaders: headers });
     } finally {
       headers(true);
     }
@@ -97,12 +93,12 @@ export class KubeHttpClient {
     this.#metrics?.request(method, (performance.now() - started) / 1000, failed);
   }
 
+  /** With a `stream` sink (WATCH), lines go to it and the result is ''; without, the whole body. */
   async #request(
     path: string,
     query: Query,
     options: KubeRequestOptions,
-    stream: boolean,
-    sink: { onLine: (line: string) => void; onHeaders: (failed: boolean) => void } | undefined,
+    stream?: { onLine: (line: string) => void; onHeaders: (failed: boolean) => void },
   ): Promise<string> {
     const url = new URL(this.#connection.server + path);
     for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
@@ -145,41 +141,35 @@ export class KubeHttpClient {
             res.on('error', () => finish(httpError(status, url, text)));
             return;
           }
-          sink?.onHeaders(false);
           let buffered = '';
-          res.on('data', (chunk: string) => {
-            if (!stream) {
-              buffered += chunk;
-              return;
-            }
-            arm();
-            buffered += chunk;
-            let newline = buffered.indexOf('\n');
-            while (newline >= 0) {
-              const line = buffered.slice(0, newline).trim();
-              buffered = buffered.slice(newline + 1);
-              if (line !== '') {
-                try {
-                  sink?.onLine(line);
-                } catch (err) {
-                  finish(err instanceof Error ? err : new Error(String(err)));
-                  return;
-                }
-              }
-              newline = buffered.indexOf('\n');
-            }
-          });
-          res.on('end', () => {
-            if (stream && buffered.trim() !== '') {
+          if (!stream) {
+            res.on('data', (chunk: string) => (buffered += chunk));
+            res.on('end', () => finish(undefined, buffered));
+          } else {
+            stream.onHeaders(false);
+            /** Hands one line to the sink; false (and the request failed) when it threw. */
+            const emit = (line: string): boolean => {
               try {
-                sink?.onLine(buffered.trim());
+                if (line !== '') stream.onLine(line);
+                return true;
               } catch (err) {
                 finish(err instanceof Error ? err : new Error(String(err)));
-                return;
+                return false;
               }
-            }
-            finish(undefined, stream ? '' : buffered);
-          });
+            };
+            res.on('data', (chunk: string) => {
+              arm();
+              buffered += chunk;
+              for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+                const line = buffered.slice(0, newline).trim();
+                buffered = buffered.slice(newline + 1);
+                if (!emit(line)) return;
+              }
+            });
+            res.on('end', () => {
+              if (emit(buffered.trim())) finish(undefined);
+            });
+          }
           res.on('error', (err) => finish(err));
           res.on('close', () => {
             if (!res.complete) finish(new Error(`connection to ${url.host} closed before the response ended`));

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { isIPv6 } from 'node:net';
@@ -32,7 +33,7 @@ export interface KubeConnection {
   requestOptions(): Promise<http.RequestOptions>;
 }
 
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** Error code when a kubeconfig is named but cannot be used. */
 export const KUBECONFIG_INVALID = 'NM_KUBECONFIG_INVALID';
@@ -63,30 +64,32 @@ function trimmedServer(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-/** Caches a token file's content for a minute; a missing file means no token, not an error. */
-class TokenFile {
-  readonly #file: string;
-  #token: string | undefined;
-  #readAt = 0;
-
-  constructor(file: string) {
-    this.#file = file;
-  }
-
-  get(): string | undefined {
-    const now = Date.now();
-    if (this.#readAt === 0 || now - this.#readAt > TOKEN_REREAD_MS) {
-      // Read errors keep the last good token: the kubelet rewrites the file atomically, but
-      // a transient error must not drop authentication.
-      try {
-        this.#token = readFileSync(this.#file, 'utf8').trim() || undefined;
-      } catch {
-        // keep the previous token
-      }
-      this.#readAt = now;
+/**
+ * Request options for a bearer-token connection: `agent`, and the token from `tokenFile`
+ * (if any), re-read asynchronously at most once a minute. A missing file means no token, not
+ * an error; a read error keeps the last good token (the kubelet rewrites the file atomically,
+ * but a transient error must not drop authentication).
+ */
+function bearerOptions(agent: http.Agent, tokenFile: string | undefined): () => Promise<http.RequestOptions> {
+  let token: string | undefined;
+  let reading: Promise<void> | undefined;
+  let readAt = -Infinity;
+  return async () => {
+    if (tokenFile !== undefined && Date.now() - readAt > TOKEN_REREAD_MS) {
+      // Concurrent requests at the minute share one read.
+      reading ??= (async () => {
+        try {
+          token = (await readFile(tokenFile, 'utf8')).trim() || undefined;
+        } catch {
+          // keep the last good token
+        }
+        readAt = Date.now();
+        reading = undefined;
+      })();
+      await reading;
     }
-    return this.#token;
-  }
+    return { agent, headers: token ? { authorization: `Bearer ${token}` } : {} };
+  };
 }
 
 function urlConnection(apiUrl: string, tokenFile?: string): KubeConnection {
@@ -96,21 +99,12 @@ function urlConnection(apiUrl: string, tokenFile?: string): KubeConnection {
   } catch (err) {
     throw new NodemeterError(KUBECONFIG_INVALID, `api_url "${apiUrl}" is not a URL: ${errorMessage(err)}`);
   }
-  const token = tokenFile ? new TokenFile(tokenFile) : undefined;
   const agent = url.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-  return {
-    source: 'api_url',
-    server: trimmedServer(url.toString()),
-    requestOptions: () => {
-      const bearer = token?.get();
-      return Promise.resolve({ agent, headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
-    },
-  };
+  return { source: 'api_url', server: trimmedServer(url.toString()), requestOptions: bearerOptions(agent, tokenFile || undefined) };
 }
 
 function inClusterConnection(host: string, port: string, dir: string): KubeConnection {
   const hostPart = isIPv6(host) ? `[${host}]` : host;
-  const token = new TokenFile(path.join(dir, 'token'));
   let ca: Buffer | undefined;
   try {
     ca = readFileSync(path.join(dir, 'ca.crt'));
@@ -118,14 +112,7 @@ function inClusterConnection(host: string, port: string, dir: string): KubeConne
     // Without the CA file the system roots are used; the TLS error then says what is wrong.
   }
   const agent = new https.Agent({ keepAlive: true, ca });
-  return {
-    source: 'in-cluster',
-    server: `https://${hostPart}:${port}`,
-    requestOptions: () => {
-      const bearer = token.get();
-      return Promise.resolve({ agent, headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
-    },
-  };
+  return { source: 'in-cluster', server: `https://${hostPart}:${port}`, requestOptions: bearerOptions(agent, path.join(dir, 'token')) };
 }
 
 async function kubeconfigConnection(paths: string): Promise<KubeConnection> {

@@ -1,33 +1,6 @@
 import type { IndexSpec } from './store.ts';
-import {
-  stripNamespace,
-  stripNode,
-  stripPersistentVolume,
-  stripPersistentVolumeClaim,
-  stripPod,
-  stripStorageClass,
-  type ApiObject,
-  type StripOptions,
-} from './strip.ts';
-import type {
-  KindName,
-  NamespaceInfo,
-  NodeInfo,
-  PersistentVolumeClaimInfo,
-  PersistentVolumeInfo,
-  PodInfo,
-  StorageClassInfo,
-} from './types.ts';
-
-/** The stripped type of each kind the cache can watch. */
-export interface KindMap {
-  pods: PodInfo;
-  persistentvolumes: PersistentVolumeInfo;
-  persistentvolumeclaims: PersistentVolumeClaimInfo;
-  namespaces: NamespaceInfo;
-  nodes: NodeInfo;
-  storageclasses: StorageClassInfo;
-}
+import { stripMeta, stripPersistentVolume, stripPersistentVolumeClaim, stripPod, stripStorageClass, type ApiObject, type StripOptions } from './strip.ts';
+import type { KindMap, KindName } from './types.ts';
 
 /** How to list/watch one kind and what to keep of it. */
 export interface KindSpec<K extends KindName> {
@@ -55,8 +28,8 @@ export const KINDS: { readonly [K in KindName]: KindSpec<K> } = {
   },
   persistentvolumes: { path: '/api/v1/persistentvolumes', strip: stripPersistentVolume, indexes: [] },
   persistentvolumeclaims: { path: '/api/v1/persistentvolumeclaims', strip: stripPersistentVolumeClaim, indexes: [] },
-  namespaces: { path: '/api/v1/namespaces', strip: stripNamespace, indexes: [] },
-  nodes: { path: '/api/v1/nodes', fieldSelector: (node) => `metadata.name=${node}`, strip: stripNode, indexes: [] },
+  namespaces: { path: '/api/v1/namespaces', strip: stripMeta, indexes: [] },
+  nodes: { path: '/api/v1/nodes', fieldSelector: (node) => `metadata.name=${node}`, strip: stripMeta, indexes: [] },
   storageclasses: { path: '/apis/storage.k8s.io/v1/storageclasses', strip: stripStorageClass, indexes: [] },
 };
 

@@ -4,7 +4,7 @@ import { Backoff, sleep, type BackoffOptions } from './backoff.ts';
 import { KubeHttpError, KubeTimeoutError, type KubeHttpClient, type Query } from './client.ts';
 import type { KubeMetrics, RestartReason } from './metrics.ts';
 import type { ObjectStore, StoreChange } from './store.ts';
-import { resourceVersionOf, type ApiObject } from './strip.ts';
+import { obj, resourceVersionOf, type ApiObject } from './strip.ts';
 import type { ObjectMetaInfo } from './types.ts';
 
 /** Tuning of one list/watch loop; every field has a production default. */
@@ -15,8 +15,6 @@ export interface ReflectorTuning {
   readonly watchTimeoutSeconds?: readonly [number, number];
   /** Deadline of one LIST page, ms. Default 60 000. */
   readonly requestTimeoutMs?: number;
-  /** A watch silent this long (no event, no bookmark) is dropped and resumed. Default timeoutSeconds + 60 s. */
-  readonly watchIdleTimeoutMs?: number;
   /** Reconnect backoff. Default 200 ms → 30 s, full jitter. */
   readonly backoff?: BackoffOptions;
 }
@@ -28,7 +26,6 @@ export interface ReflectorOptions<T extends ObjectMetaInfo> extends ReflectorTun
   /** Collection path, e.g. `/api/v1/pods`, `/apis/storage.k8s.io/v1/storageclasses`. */
   readonly path: string;
   readonly fieldSelector?: string;
-  readonly labelSelector?: string;
   readonly client: KubeHttpClient;
   readonly store: ObjectStore<T>;
   readonly strip: (object: ApiObject) => T;
@@ -36,16 +33,8 @@ export interface ReflectorOptions<T extends ObjectMetaInfo> extends ReflectorTun
   readonly metrics?: KubeMetrics;
   /** How long deleted objects stay resolvable, ms. */
   readonly graceMs: number;
-  /** Called for every add/update/delete, after the store has changed. Must not throw (it is guarded anyway). */
+  /** Called for every add/update/delete, after the store has changed. Must not throw: the cache guards each listener. */
   readonly onChange?: (change: StoreChange<T>) => void;
-}
-
-/** A watch ERROR event with code 410: the resourceVersion is too old, relist. */
-class GoneError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GoneError';
-  }
 }
 
 /**
@@ -63,17 +52,11 @@ export class Reflector<T extends ObjectMetaInfo> {
   #loop: Promise<void> | undefined;
   #resourceVersion = '';
   #lastError: string | undefined;
-  #lists = 0;
-  #watches = 0;
 
   constructor(options: ReflectorOptions<T>) {
     this.#o = options;
     this.#backoff = new Backoff(options.backoff);
     this.#log = options.logger.child({ kind: options.kind });
-  }
-
-  get kind(): string {
-    return this.#o.kind;
   }
 
   /** Last resourceVersion seen (list, event or bookmark); '' before the first list. */
@@ -83,16 +66,6 @@ export class Reflector<T extends ObjectMetaInfo> {
 
   get lastError(): string | undefined {
     return this.#lastError;
-  }
-
-  /** LISTs completed (1 + relists). */
-  get lists(): number {
-    return this.#lists;
-  }
-
-  /** WATCH requests started. */
-  get watches(): number {
-    return this.#watches;
   }
 
   /** Starts the loop in the background; a second call does nothing. */
@@ -128,37 +101,35 @@ export class Reflector<T extends ObjectMetaInfo> {
       const started = Date.now();
       let events = 0;
       let reason: RestartReason;
-      let wait: boolean;
       try {
-        this.#watches++;
+        // A watch silent (no event, no bookmark) for a minute past its timeout is dropped and resumed.
         await this.#o.client.watch(this.#o.path, this.#query({ resourceVersion: this.#resourceVersion, allowWatchBookmarks: true, timeoutSeconds }), {
           signal,
-          timeoutMs: this.#o.watchIdleTimeoutMs ?? timeoutSeconds * 1000 + 60_000,
+          timeoutMs: timeoutSeconds * 1000 + 60_000,
         }, (line) => {
           this.#onEvent(line);
           events++;
         });
         reason = Date.now() - started >= timeoutSeconds * 900 ? 'timeout' : 'closed';
-        // A server that ends watches at once without sending anything must not be hammered.
-        wait = events === 0 && Date.now() - started < 1000;
       } catch (err) {
         if (signal.aborted) break;
-        if (err instanceof GoneError || (err instanceof KubeHttpError && err.status === 410)) {
+        // HTTP 410, or an ERROR event with code 410: the resume point is too old.
+        if (err instanceof KubeHttpError && err.status === 410) {
           reason = 'gone';
           needList = true;
-          // A relist that is at once too old again must not loop hot.
-          wait = events === 0 && Date.now() - started < 1000;
           this.#log.info({ resourceVersion: this.#resourceVersion }, 'watch resourceVersion expired (410 Gone): relisting');
         } else {
           reason = err instanceof KubeTimeoutError ? 'idle' : 'error';
           this.#fail('watch', err);
-          wait = true;
         }
       }
       this.#o.metrics?.restart(this.#o.kind, reason);
+      const upMs = Date.now() - started;
       // Only a watch that delivered something, or stayed up a while, proves the server healthy.
-      if (events > 0 || Date.now() - started >= 5000) this.#backoff.reset();
-      if (wait) await sleep(this.#backoff.next(), signal);
+      if (events > 0 || upMs >= 5000) this.#backoff.reset();
+      // Errors back off; so does a watch (or a relist that is at once too old again) that ends
+      // at once without sending anything, so such a server is not hammered.
+      if (reason === 'error' || reason === 'idle' || (events === 0 && upMs < 1000)) await sleep(this.#backoff.next(), signal);
     }
   }
 
@@ -171,7 +142,7 @@ export class Reflector<T extends ObjectMetaInfo> {
   }
 
   #query(extra: Query): Query {
-    return { fieldSelector: this.#o.fieldSelector, labelSelector: this.#o.labelSelector, ...extra };
+    return { fieldSelector: this.#o.fieldSelector, ...extra };
   }
 
   async #list(signal: AbortSignal): Promise<string> {
@@ -186,14 +157,14 @@ export class Reflector<T extends ObjectMetaInfo> {
             signal,
             timeoutMs: this.#o.requestTimeoutMs ?? 60_000,
           });
-          const list = asObject(page);
+          const list = obj(page);
           const rawItems = list?.['items'];
           if (!list || !Array.isArray(rawItems)) throw new Error(`LIST ${this.#o.path}: response is not a list`);
           for (const item of rawItems) {
             const stripped = this.#strip(item);
             if (stripped) items.push(stripped);
           }
-          const meta = asObject(list['metadata']);
+          const meta = obj(list['metadata']);
           cont = typeof meta?.['continue'] === 'string' ? meta['continue'] : '';
           resourceVersion = typeof meta?.['resourceVersion'] === 'string' ? meta['resourceVersion'] : '';
         } while (cont !== '');
@@ -206,16 +177,14 @@ export class Reflector<T extends ObjectMetaInfo> {
         throw err;
       }
       const changes = this.#o.store.replace(items, Date.now(), this.#o.graceMs);
-      this.#o.store.markSynced();
-      this.#lists++;
       this.#log.debug({ objects: items.length, resourceVersion, changes: changes.length }, 'listed');
-      for (const change of changes) this.#emit(change);
+      for (const change of changes) this.#o.onChange?.(change);
       return resourceVersion;
     }
   }
 
   #strip(raw: unknown): T | undefined {
-    const object = asObject(raw);
+    const object = obj(raw);
     if (!object) return undefined;
     try {
       return this.#o.strip(object);
@@ -233,20 +202,20 @@ export class Reflector<T extends ObjectMetaInfo> {
       this.#log.warn({ bytes: line.length }, 'watch event is not JSON; skipped');
       return;
     }
-    const object = asObject(event.object);
+    const object = obj(event.object);
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED': {
         const stripped = this.#strip(object);
         if (!stripped) return;
-        for (const change of this.#o.store.upsert(stripped, Date.now(), this.#o.graceMs)) this.#emit(change);
+        for (const change of this.#o.store.upsert(stripped, Date.now(), this.#o.graceMs)) this.#o.onChange?.(change);
         break;
       }
       case 'DELETED': {
         const stripped = this.#strip(object);
         if (!stripped) return;
         const change = this.#o.store.markDeleted(stripped.namespace, stripped.name, Date.now(), this.#o.graceMs, stripped);
-        if (change) this.#emit(change);
+        if (change) this.#o.onChange?.(change);
         break;
       }
       case 'BOOKMARK':
@@ -254,7 +223,6 @@ export class Reflector<T extends ObjectMetaInfo> {
       case 'ERROR': {
         const code = object?.['code'];
         const message = typeof object?.['message'] === 'string' ? object['message'] : JSON.stringify(object);
-        if (code === 410) throw new GoneError(message);
         throw new KubeHttpError(typeof code === 'number' ? code : 500, typeof object?.['reason'] === 'string' ? object['reason'] : '', `watch ${this.#o.path}: ERROR event: ${message}`);
       }
       default:
@@ -265,16 +233,4 @@ export class Reflector<T extends ObjectMetaInfo> {
     const rv = resourceVersionOf(object);
     if (rv !== '') this.#resourceVersion = rv;
   }
-
-  #emit(change: StoreChange<T>): void {
-    try {
-      this.#o.onChange?.(change);
-    } catch (err) {
-      this.#log.warn({ err: errorMessage(err) }, 'cache event handler threw');
-    }
-  }
-}
-
-function asObject(value: unknown): ApiObject | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as ApiObject) : undefined;
 }

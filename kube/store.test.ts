@@ -73,8 +73,10 @@ test('replace: adds, updates, deletes what the list no longer has', () => {
   const s = new ObjectStore<PodInfo>();
   s.upsert(pod('a', 'ua', '1', '1'));
   s.upsert(pod('b', 'ub', '1', '2'));
+  assert.equal(s.synced, false, 'upserts alone do not make a store synced');
   const changes = s.replace([pod('a', 'ua', '2', '1'), pod('c', 'uc', '1', '3')], 100, 50);
   assert.deepEqual(changes.map((c) => `${c.type}:${c.object.name}`).sort(), ['add:c', 'delete:b', 'update:a']);
   assert.equal(s.get('ns', 'b')?.deletedAt, 100);
   assert.equal(s.deletedSize, 1);
+  assert.equal(s.synced, true, 'a full list does');
 });

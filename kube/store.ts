@@ -23,11 +23,11 @@ export class ObjectStore<T extends ObjectMetaInfo> implements Store<T> {
   readonly #byUid = new Map<string, T>();
   /** Deleted objects by UID with the time they may be purged. */
   readonly #graveyard = new Map<string, { object: T; purgeAt: number }>();
-  readonly #indexes: Array<{ spec: IndexSpec<T>; map: Map<string, T> }>;
+  readonly #indexes: ReadonlyMap<string, { spec: IndexSpec<T>; map: Map<string, T> }>;
   #synced = false;
 
   constructor(indexes: ReadonlyArray<IndexSpec<T>> = []) {
-    this.#indexes = indexes.map((spec) => ({ spec, map: new Map<string, T>() }));
+    this.#indexes = new Map(indexes.map((spec) => [spec.name, { spec, map: new Map<string, T>() }]));
   }
 
   get(namespace: string, name: string): T | undefined {
@@ -40,7 +40,7 @@ export class ObjectStore<T extends ObjectMetaInfo> implements Store<T> {
 
   /** Lookup through a secondary index by its name. */
   byIndex(index: string, key: string): T | undefined {
-    return this.#indexes.find((i) => i.spec.name === index)?.map.get(key);
+    return this.#indexes.get(index)?.map.get(key);
   }
 
   list(): readonly T[] {
@@ -57,12 +57,9 @@ export class ObjectStore<T extends ObjectMetaInfo> implements Store<T> {
     return this.#graveyard.size;
   }
 
+  /** True once a full list has been loaded (the first `replace()`). */
   get synced(): boolean {
     return this.#synced;
-  }
-
-  markSynced(): void {
-    this.#synced = true;
   }
 
   /** Adds or replaces the live object at its key. */
@@ -103,7 +100,7 @@ export class ObjectStore<T extends ObjectMetaInfo> implements Store<T> {
 
   /**
    * Replaces the content with a fresh LIST: adds/updates what is listed, marks deleted what
-   * is not. Returns the changes for the event hooks.
+   * is not, and marks the store synced. Returns the changes for the event hooks.
    */
   replace(objects: readonly T[], now: number, graceMs: number): Array<StoreChange<T>> {
     const changes: Array<StoreChange<T>> = [];
@@ -117,6 +114,7 @@ export class ObjectStore<T extends ObjectMetaInfo> implements Store<T> {
       const change = this.markDeleted(object.namespace, object.name, now, graceMs);
       if (change) changes.push(change);
     }
+    this.#synced = true;
     return changes;
   }
 
@@ -136,7 +134,7 @@ export class ObjectStore<T extends ObjectMetaInfo> implements Store<T> {
 
   #index(object: T): void {
     this.#byUid.set(object.uid, object);
-    for (const { spec, map } of this.#indexes) {
+    for (const { spec, map } of this.#indexes.values()) {
       for (const key of spec.keys(object)) {
         const holder = map.get(key);
         // A live object keeps an index key (a reused pod IP) against a deleted one.
@@ -149,7 +147,7 @@ export class ObjectStore<T extends ObjectMetaInfo> implements Store<T> {
   /** Removes the index entries that point at this very object (not at a newer holder). */
   #unindex(object: T): void {
     if (this.#byUid.get(object.uid) === object) this.#byUid.delete(object.uid);
-    for (const { spec, map } of this.#indexes) {
+    for (const { spec, map } of this.#indexes.values()) {
       for (const key of spec.keys(object)) if (map.get(key) === object) map.delete(key);
     }
   }

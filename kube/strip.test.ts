@@ -5,8 +5,7 @@ import { Interner } from './intern.ts';
 import {
   bareContainerId,
   objectKey,
-  stripNamespace,
-  stripNode,
+  stripMeta,
   stripPersistentVolume,
   stripPersistentVolumeClaim,
   stripPod,
@@ -188,11 +187,11 @@ test('PVC: volume, class, request as written, phase; last-applied annotation dro
 });
 
 test('namespace, node, storage class', () => {
-  const ns = stripNamespace(api(fixtures.namespace('shop', { team: 'payments' })), opts());
+  const ns = stripMeta(api(fixtures.namespace('shop', { team: 'payments' })), opts());
   assert.equal(ns.name, 'shop');
   assert.equal(ns.namespace, '');
   assert.equal(ns.labels['team'], 'payments');
-  const node = stripNode(api(fixtures.node('node-a')), opts());
+  const node = stripMeta(api(fixtures.node('node-a')), opts());
   assert.equal(node.labels['kubernetes.io/hostname'], 'node-a');
   const sc = stripStorageClass(api(fixtures.storageClass('gp3', 'ebs.csi.aws.com', { default: true })), opts());
   assert.equal(sc.provisioner, 'ebs.csi.aws.com');
@@ -205,8 +204,8 @@ test('interning: identical label sets and repeated values are shared, maps are f
   const b = stripPersistentVolumeClaim(api(fixtures.persistentVolumeClaim('ns1', 'b', { labels: { tier: 'data', app: 'db' }, storageClassName: 'gp3' })), o);
   assert.equal(a.labels, b.labels, 'same label set → same object');
   assert.ok(Object.isFrozen(a.labels));
-  const empty1 = stripNamespace(api({ metadata: { name: 'x' } }), o);
-  const empty2 = stripNamespace(api({ metadata: { name: 'y', labels: {} } }), o);
+  const empty1 = stripMeta(api({ metadata: { name: 'x' } }), o);
+  const empty2 = stripMeta(api({ metadata: { name: 'y', labels: {} } }), o);
   assert.equal(empty1.labels, empty2.labels);
   assert.throws(() => {
     (a.labels as Record<string, string>)['x'] = 'y';

@@ -1,7 +1,5 @@
 import type { Interner } from './intern.ts';
 import type {
-  NamespaceInfo,
-  NodeInfo,
   ObjectMetaInfo,
   OwnerRef,
   PersistentVolumeClaimInfo,
@@ -52,7 +50,7 @@ const PV_SOURCES: readonly string[] = [
 const NO_STRINGS: readonly string[] = Object.freeze([]);
 const NO_CLAIMS: Readonly<Record<string, string>> = Object.freeze({});
 
-function obj(value: unknown): ApiObject | undefined {
+export function obj(value: unknown): ApiObject | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as ApiObject) : undefined;
 }
 
@@ -74,7 +72,8 @@ export function objectKey(namespace: string, name: string): string {
   return namespace === '' ? name : `${namespace}/${name}`;
 }
 
-function stripMeta(o: ApiObject, options: StripOptions): ObjectMetaInfo {
+/** The metadata every kind keeps; all that is kept of namespaces and nodes. */
+export function stripMeta(o: ApiObject, options: StripOptions): ObjectMetaInfo {
   const meta = obj(o['metadata']) ?? {};
   const i = options.interner;
   return {
@@ -164,6 +163,11 @@ function affinityNodes(spec: ApiObject, key: string): readonly string[] {
   return nodes.length > 0 ? nodes : NO_STRINGS;
 }
 
+/** Before storageClassName existed the class was an annotation; old PVs and PVCs still carry only that. */
+function storageClassOf(spec: ApiObject, meta: ObjectMetaInfo, i: Interner): string {
+  return i.string(str(spec['storageClassName']) || str(meta.annotations['volume.beta.kubernetes.io/storage-class']));
+}
+
 export function stripPersistentVolume(o: ApiObject, options: StripOptions): PersistentVolumeInfo {
   const i = options.interner;
   const meta = stripMeta(o, options);
@@ -171,11 +175,9 @@ export function stripPersistentVolume(o: ApiObject, options: StripOptions): Pers
   const sourceType = PV_SOURCES.find((key) => obj(spec[key]) !== undefined) ?? '';
   const source = obj(spec[sourceType]);
   const claimRef = obj(spec['claimRef']);
-  // Before storageClassName existed the class was an annotation; old PVs still carry only that.
-  const storageClass = str(spec['storageClassName']) || str(meta.annotations['volume.beta.kubernetes.io/storage-class']);
   const pv: PersistentVolumeInfo = {
     ...meta,
-    storageClass: i.string(storageClass),
+    storageClass: storageClassOf(spec, meta, i),
     sourceType: i.string(sourceType),
     volumeMode: i.string(str(spec['volumeMode']) || 'Filesystem'),
     phase: i.string(str(obj(o['status'])?.['phase'])),
@@ -197,22 +199,13 @@ export function stripPersistentVolumeClaim(o: ApiObject, options: StripOptions):
   const i = options.interner;
   const meta = stripMeta(o, options);
   const spec = obj(o['spec']) ?? {};
-  const storageClass = str(spec['storageClassName']) || str(meta.annotations['volume.beta.kubernetes.io/storage-class']);
   return {
     ...meta,
     volumeName: str(spec['volumeName']),
-    storageClass: i.string(storageClass),
+    storageClass: storageClassOf(spec, meta, i),
     requestStorage: i.string(str(obj(obj(spec['resources'])?.['requests'])?.['storage'])) || undefined,
     phase: i.string(str(obj(o['status'])?.['phase'])),
   };
-}
-
-export function stripNamespace(o: ApiObject, options: StripOptions): NamespaceInfo {
-  return stripMeta(o, options);
-}
-
-export function stripNode(o: ApiObject, options: StripOptions): NodeInfo {
-  return stripMeta(o, options);
 }
 
 export function stripStorageClass(o: ApiObject, options: StripOptions): StorageClassInfo {

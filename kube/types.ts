@@ -67,7 +67,17 @@ export interface StorageClassInfo extends ObjectMetaInfo {
   readonly provisioner: string;
 }
 
-export type KindName = 'pods' | 'persistentvolumes' | 'persistentvolumeclaims' | 'namespaces' | 'nodes' | 'storageclasses';
+/** The stripped type of each kind the cache can watch; its keys are the kind names. */
+export interface KindMap {
+  pods: PodInfo;
+  persistentvolumes: PersistentVolumeInfo;
+  persistentvolumeclaims: PersistentVolumeClaimInfo;
+  namespaces: NamespaceInfo;
+  nodes: NodeInfo;
+  storageclasses: StorageClassInfo;
+}
+
+export type KindName = keyof KindMap;
 
 /** A read-only view of one kind's cache. Deleted objects stay visible for a short grace period. */
 export interface Store<T extends ObjectMetaInfo> {
