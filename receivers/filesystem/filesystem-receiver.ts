@@ -10,14 +10,15 @@ import { mountTableCandidates, readMountTable } from './mount-table.ts';
 import { MountinfoParser } from './mountinfo.ts';
 import { StatfsPool, type ProbeOutcome } from './statfs-pool.ts';
 
-/** Test seams: a different worker module (e.g. one whose statfs hangs on demand). */
+/** Test seam: `workerData` for the statfs threads (`{ statfsModule }`, see StatfsPoolOptions). */
 export interface FilesystemReceiverOptions {
-  readonly workerUrl?: URL;
   readonly workerData?: unknown;
 }
 
 // Longest wait setTimeout accepts; a later deadline is as good as none.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const DEADLINE: ProbeOutcome = { ok: false, reason: 'timeout', message: 'the collection deadline passed before statfs returned' };
 
 /** Kubelet volume stats and node_exporter-style filesystem stats from mountinfo + statfs. */
 export class FilesystemReceiver implements Receiver {
@@ -41,7 +42,6 @@ export class FilesystemReceiver implements Receiver {
       concurrency: config.concurrency,
       maxStuck: config.max_stuck,
       timeoutMs: config.statfs_timeout,
-      workerUrl: options.workerUrl,
       workerData: options.workerData,
       onStuck: (path) => {
         this.#timeouts?.add(1, { receiver: settings.id });
@@ -84,7 +84,7 @@ export class FilesystemReceiver implements Receiver {
     const scope = { name: `nodemeter/receiver/${this.#settings.id}` };
     let table;
     try {
-      table = await readMountTable(this.#candidates, (text) => this.#mountinfo.parse(text));
+      table = await readMountTable(this.#candidates, this.#mountinfo);
     } catch (err) {
       return { scopeMetrics: { scope, metrics: [] }, errors: [err as Error] };
     }
@@ -94,8 +94,8 @@ export class FilesystemReceiver implements Receiver {
     }
     const plan = this.#planner.plan(table.mounts);
     const mounts: HostMount[] = [...plan.volumes, ...plan.nodeFilesystems];
-    const outcomes = await this.#probeAll(new Set(mounts.map((m) => m.statfsPath)), ctx);
-    const outcomeOf = (m: HostMount): ProbeOutcome => outcomes.get(m.statfsPath) ?? deadlineOutcome();
+    const outcomes = await this.#probeAll(mounts.map((m) => m.statfsPath), ctx);
+    const outcomeOf = (m: HostMount): ProbeOutcome => outcomes.get(m.statfsPath) ?? DEADLINE;
     for (const m of mounts) {
       const o = outcomeOf(m);
       if (!o.ok) {
@@ -107,33 +107,28 @@ export class FilesystemReceiver implements Receiver {
   }
 
   /** Probes every path; what has not answered by the deadline (or abort) is a `timeout`. */
-  async #probeAll(paths: ReadonlySet<string>, ctx: CollectContext): Promise<Map<string, ProbeOutcome>> {
-    // One listener and one timer per collect, not per mount.
+  async #probeAll(paths: readonly string[], ctx: CollectContext): Promise<Map<string, ProbeOutcome>> {
+    // The caller's abort and the collect deadline as one signal.
     const giveUp = new AbortController();
     const onAbort = (): void => giveUp.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     if (ctx.signal.aborted) giveUp.abort();
     const remaining = ctx.deadline - Date.now();
     const timer = Number.isFinite(remaining) && remaining < MAX_TIMER_MS ? setTimeout(onAbort, Math.max(0, remaining)) : undefined;
-    const list = [...paths];
     let answers: ProbeOutcome[];
     try {
       // Resolves at the abort too, with what answered by then; probes still running finish in the background.
-      answers = await this.#pool.probeMany(list, giveUp.signal);
+      answers = await this.#pool.probeMany(paths, giveUp.signal);
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
     }
     const outcomes = new Map<string, ProbeOutcome>();
-    for (let i = 0; i < list.length; i++) {
+    for (let i = 0; i < paths.length; i++) {
       const outcome = answers[i] as ProbeOutcome;
       // A probe the deadline cut short timed out as far as this collect goes.
-      outcomes.set(list[i] as string, !outcome.ok && outcome.reason === 'aborted' ? deadlineOutcome() : outcome);
+      outcomes.set(paths[i] as string, !outcome.ok && outcome.reason === 'aborted' ? DEADLINE : outcome);
     }
     return outcomes;
   }
-}
-
-function deadlineOutcome(): ProbeOutcome {
-  return { ok: false, reason: 'timeout', message: 'the collection deadline passed before statfs returned' };
 }

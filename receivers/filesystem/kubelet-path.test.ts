@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyKubeletPath, pluginName } from './kubelet-path.ts';
+import { kubeletPathClassifier, pluginName } from './kubelet-path.ts';
 
 const K = '/var/lib/kubelet';
 const UID = '0b7f3c2e-6a1d-4c8e-9f00-1234567890ab';
@@ -51,16 +51,17 @@ const cases: Array<[string, unknown]> = [
 
 for (const [path, expected] of cases) {
   void test(`classifies ${path.replace(K, '<kubelet>')}`, () => {
-    assert.deepEqual(classifyKubeletPath(path, K), expected);
+    assert.deepEqual(kubeletPathClassifier(K)(path), expected);
   });
 }
 
 void test('a custom kubelet root, with a trailing slash', () => {
-  assert.deepEqual(classifyKubeletPath(`/data/kubelet/pods/${UID}/volumes/kubernetes.io~empty-dir/x`, '/data/kubelet/'), {
+  assert.deepEqual(kubeletPathClassifier('/data/kubelet/')(`/data/kubelet/pods/${UID}/volumes/kubernetes.io~empty-dir/x`), {
     kind: 'volume',
     volume: { scope: 'pod', podUid: UID, plugin: 'empty-dir', volume: 'x' },
   });
-  assert.deepEqual(classifyKubeletPath(`${K}/pods/${UID}/volumes/kubernetes.io~empty-dir/x`, '/data/kubelet'), { kind: 'other' });
+  assert.deepEqual(kubeletPathClassifier('/data/kubelet')(`${K}/pods/${UID}/volumes/kubernetes.io~empty-dir/x`), { kind: 'other' });
+  assert.deepEqual(kubeletPathClassifier('')(`${K}/pods/${UID}/volumes/kubernetes.io~empty-dir/x`), { kind: 'other' });
 });
 
 void test('plugin names', () => {

@@ -37,14 +37,17 @@ export function pluginName(dir: string): string {
   return name.startsWith('kubernetes.io/') ? name.slice('kubernetes.io/'.length) : name;
 }
 
-/** Classifies a host mount point against the kubelet root directory. */
-export function classifyKubeletPath(mountPoint: string, kubeletRoot: string): KubeletPathClass {
-  const root = posix.normalize(kubeletRoot).replace(/\/+$/, '');
-  if (!mountPoint.startsWith(root + '/')) return OTHER;
-  const seg = mountPoint.slice(root.length + 1).split('/');
-  if (seg[0] === 'pods') return classifyPodPath(seg);
-  if (seg[0] === 'plugins') return classifyPluginPath(seg);
-  return OTHER;
+/** Classifies host mount points against the kubelet root directory; `''` (volume recognition off) finds none. */
+export function kubeletPathClassifier(kubeletRoot: string): (mountPoint: string) => KubeletPathClass {
+  if (kubeletRoot === '') return () => OTHER;
+  const prefix = posix.normalize(kubeletRoot).replace(/\/+$/, '') + '/';
+  return (mountPoint) => {
+    if (!mountPoint.startsWith(prefix)) return OTHER;
+    const seg = mountPoint.slice(prefix.length).split('/');
+    if (seg[0] === 'pods') return classifyPodPath(seg);
+    if (seg[0] === 'plugins') return classifyPluginPath(seg);
+    return OTHER;
+  };
 }
 
 // pods/<uid>/volumes/<plugin-dir>/<volume>[/mount for CSI]

@@ -6,6 +6,7 @@ import type { KubeletVolume } from './kubelet-path.ts';
 import type { VolumeMount } from './mount-planner.ts';
 import { isReadOnly } from './mountinfo.ts';
 import type { ProbeOutcome } from './statfs-pool.ts';
+import { SweepMap } from './sweep-map.ts';
 import type { StatfsStats } from './worker-protocol.ts';
 
 type Extract = (s: StatfsStats) => number;
@@ -40,7 +41,7 @@ const VOLUME_ERROR: FamilyInfo = {
 };
 
 /** Labels shared by every volume family of one mount, so ratios join. Unknown ones are left out. */
-export function volumeAttributes(nodeName: string, v: VolumeMount): Attributes {
+function volumeAttributes(nodeName: string, v: VolumeMount): Attributes {
   const a: Attributes = { node: nodeName, mountpoint: v.mountPoint, volume_plugin: v.volume.plugin };
   if (v.volume.podUid !== undefined) a.pod_uid = v.volume.podUid;
   if (v.volume.volume !== undefined) a.volume = v.volume.volume;
@@ -49,7 +50,7 @@ export function volumeAttributes(nodeName: string, v: VolumeMount): Attributes {
   return a;
 }
 
-export function nodeAttributes(m: HostMount): Attributes {
+function nodeAttributes(m: HostMount): Attributes {
   return { device: m.info.source, mountpoint: m.mountPoint, fstype: m.info.fsType };
 }
 
@@ -72,8 +73,9 @@ interface NodeLabels {
  */
 export class FamilyBuilder {
   readonly #nodeName: string;
-  #volumes = new Map<string, VolumeLabels>();
-  #nodes = new Map<string, NodeLabels>();
+  /** By mount point; mounts that went away are swept at the end of each build. */
+  readonly #volumes = new SweepMap<string, VolumeLabels>();
+  readonly #nodes = new SweepMap<string, NodeLabels>();
 
   constructor(nodeName: string) {
     this.#nodeName = nodeName;
@@ -88,14 +90,11 @@ export class FamilyBuilder {
   ): MetricData[] {
     const volumePoints = VOLUME_FAMILIES.map((): Point[] => []);
     const volumeErrors: Point[] = [];
-    const previousVolumes = this.#volumes;
-    // Rebuilt each collect so labels of unmounted volumes are dropped.
-    const seenVolumes = new Map<string, VolumeLabels>();
     for (const v of volumes) {
-      let labels = previousVolumes.get(v.mountPoint);
+      let labels = this.#volumes.get(v.mountPoint);
       // The planner hands out the same classification object while the path stays mounted.
       if (!labels || labels.volume !== v.volume) labels = { volume: v.volume, attributes: volumeAttributes(this.#nodeName, v), error: undefined };
-      seenVolumes.set(v.mountPoint, labels);
+      this.#volumes.keep(v.mountPoint, labels);
       const outcome = outcomeOf(v);
       if (!outcome.ok) {
         if (labels.error?.reason !== outcome.reason) labels.error = { ...labels.attributes, reason: outcome.reason };
@@ -106,19 +105,17 @@ export class FamilyBuilder {
         (volumePoints[i] as Point[]).push(point(labels.attributes, (VOLUME_FAMILIES[i] as Family)[1](outcome.stats), time));
       }
     }
-    this.#volumes = seenVolumes;
+    this.#volumes.sweep();
 
     const nodePoints = NODE_FAMILIES.map((): Point[] => []);
     const readonly: Point[] = [];
     const deviceError: Point[] = [];
-    const previousNodes = this.#nodes;
-    const seenNodes = new Map<string, NodeLabels>();
     for (const m of nodeFilesystems) {
-      let labels = previousNodes.get(m.mountPoint);
+      let labels = this.#nodes.get(m.mountPoint);
       if (!labels || labels.source !== m.info.source || labels.fsType !== m.info.fsType) {
         labels = { source: m.info.source, fsType: m.info.fsType, attributes: nodeAttributes(m) };
       }
-      seenNodes.set(m.mountPoint, labels);
+      this.#nodes.keep(m.mountPoint, labels);
       const outcome = outcomeOf(m);
       const attributes = labels.attributes;
       // As node_exporter: readonly and device_error always; sizes only when statfs answered.
@@ -129,7 +126,7 @@ export class FamilyBuilder {
         (nodePoints[i] as Point[]).push(point(attributes, (NODE_FAMILIES[i] as Family)[1](outcome.stats), time));
       }
     }
-    this.#nodes = seenNodes;
+    this.#nodes.sweep();
 
     const families: Array<readonly [FamilyInfo, Point[]]> = [
       ...VOLUME_FAMILIES.map(([info], i) => [info, volumePoints[i] ?? []] as const),

@@ -1,11 +1,10 @@
 import type { FilesystemReceiverConfig } from './config.ts';
 import { toHostMounts, type HostMount } from './host-view.ts';
-import { classifyKubeletPath, type KubeletPathClass, type KubeletVolume } from './kubelet-path.ts';
+import { kubeletPathClassifier, type KubeletPathClass, type KubeletVolume } from './kubelet-path.ts';
 import { deviceRootKey, firstPerDeviceRoot, keepVisible } from './mount-dedup.ts';
 import type { MountInfo } from './mountinfo.ts';
 import { RegexFilter } from './regex-filter.ts';
-
-const OTHER: KubeletPathClass = { kind: 'other' };
+import { SweepMap } from './sweep-map.ts';
 
 export interface VolumeMount extends HostMount {
   readonly volume: KubeletVolume;
@@ -20,19 +19,19 @@ export interface MountPlan {
 /** Turns a mount table into a plan, with the config's regexps compiled once. */
 export class MountPlanner {
   readonly #rootPath: string;
-  readonly #kubeletRoot: string;
+  readonly #classify: (mountPoint: string) => KubeletPathClass;
   readonly #plugins: RegexFilter;
   readonly #nodeEnabled: boolean;
   readonly #mountPoints: RegexFilter;
   readonly #fsTypes: RegexFilter;
   readonly #devices: RegexFilter;
-  /** Last plan's classification by mount point: pod churn changes few paths between collects. */
-  #classes = new Map<string, KubeletPathClass>();
+  /** Classification by mount point, kept while the path stays mounted: pod churn changes few paths between collects. */
+  readonly #classes = new SweepMap<string, KubeletPathClass>();
 
   constructor(config: Readonly<FilesystemReceiverConfig>) {
     const nf = config.node_filesystems;
     this.#rootPath = config.root_path;
-    this.#kubeletRoot = config.kubelet_root;
+    this.#classify = kubeletPathClassifier(config.kubelet_root);
     this.#plugins = new RegexFilter(config.volume_plugins_include, config.volume_plugins_exclude);
     this.#nodeEnabled = nf.enabled;
     this.#mountPoints = new RegexFilter(nf.mount_points_include, nf.mount_points_exclude);
@@ -44,27 +43,22 @@ export class MountPlanner {
     const mounts = keepVisible(toHostMounts(table, this.#rootPath));
     const volumes: VolumeMount[] = [];
     const others: HostMount[] = [];
-    const previous = this.#classes;
-    // Rebuilt each plan so unmounted paths drop out instead of piling up.
-    const classes = new Map<string, KubeletPathClass>();
     for (const mount of mounts) {
-      let cls = previous.get(mount.mountPoint);
-      if (!cls) cls = this.#kubeletRoot === '' ? OTHER : classifyKubeletPath(mount.mountPoint, this.#kubeletRoot);
-      classes.set(mount.mountPoint, cls);
+      const cls = this.#classes.keep(mount.mountPoint, this.#classes.get(mount.mountPoint) ?? this.#classify(mount.mountPoint));
       if (cls.kind === 'volume') {
         if (this.#plugins.accepts(cls.volume.plugin)) volumes.push({ ...mount, volume: cls.volume });
       } else if (cls.kind === 'other') {
         others.push(mount);
       }
     }
-    this.#classes = classes;
+    this.#classes.sweep();
     return {
       volumes: dropStagedDuplicates(volumes),
-      nodeFilesystems: this.#nodeEnabled ? firstPerDeviceRoot(others.filter((m) => this.selectsNodeFilesystem(m))) : [],
+      nodeFilesystems: this.#nodeEnabled ? firstPerDeviceRoot(others.filter((m) => this.#selectsNodeFilesystem(m))) : [],
     };
   }
 
-  selectsNodeFilesystem(m: HostMount): boolean {
+  #selectsNodeFilesystem(m: HostMount): boolean {
     return this.#mountPoints.accepts(m.mountPoint) && this.#fsTypes.accepts(m.info.fsType) && this.#devices.accepts(m.info.source);
   }
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { NodemeterError, errorMessage } from '../../pipeline/errors.ts';
 import { normaliseRootPath } from './host-view.ts';
-import { parseMountinfo, type MountInfo } from './mountinfo.ts';
+import type { MountInfo, MountinfoParser } from './mountinfo.ts';
 
 /** Where to look for the mount table: the configured file, else the host's init's, else our own. */
 export function mountTableCandidates(mountinfoPath: string, rootPath: string): string[] {
@@ -16,13 +16,13 @@ export function mountTableCandidates(mountinfoPath: string, rootPath: string): s
  */
 export async function readMountTable(
   candidates: readonly string[],
-  parse: (text: string) => { mounts: MountInfo[]; malformed: number } = parseMountinfo,
+  parser: MountinfoParser,
 ): Promise<{ path: string; mounts: MountInfo[]; malformed: number }> {
   const failures: string[] = [];
   for (const path of candidates) {
     try {
       const text = await readFile(path, 'utf8');
-      return { path, ...parse(text) };
+      return { path, ...parser.parse(text) };
     } catch (err) {
       failures.push(`${path}: ${errorMessage(err)}`);
     }

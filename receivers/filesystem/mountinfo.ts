@@ -1,3 +1,5 @@
+import { SweepMap } from './sweep-map.ts';
+
 /** One line of /proc/<pid>/mountinfo (proc(5)), with the escaped fields decoded. */
 export interface MountInfo {
   readonly mountId: number;
@@ -27,46 +29,30 @@ export function decodeMountField(field: string): string {
   return field.replace(/\\([0-3][0-7]{2})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
-/**
- * Parses mountinfo text. Lines that do not have the documented shape are skipped and
- * counted rather than failing the whole table: one odd line must not hide every mount.
- */
+/** Parses one mountinfo text; see MountinfoParser. */
 export function parseMountinfo(text: string): { mounts: MountInfo[]; malformed: number } {
-  const mounts: MountInfo[] = [];
-  let malformed = 0;
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const mount = parseLine(line);
-    if (mount) mounts.push(mount);
-    else malformed++;
-  }
-  return { mounts, malformed };
+  return new MountinfoParser().parse(text);
 }
 
 /**
- * parseMountinfo that remembers the last table's lines: between two reads a mount table changes
- * in a few lines at most, and an unchanged line (it carries the mount ID) parses the same.
+ * Parses mountinfo text. Lines that do not have the documented shape are skipped and counted
+ * rather than failing the whole table: one odd line must not hide every mount. Remembers the
+ * last table's lines: between two reads a mount table changes in a few lines at most, and an
+ * unchanged line (it carries the mount ID) parses the same; lines no longer listed are dropped.
  */
 export class MountinfoParser {
-  #lines = new Map<string, MountInfo>();
+  readonly #lines = new SweepMap<string, MountInfo>();
 
   parse(text: string): { mounts: MountInfo[]; malformed: number } {
-    const previous = this.#lines;
-    // Rebuilt each time so lines of unmounted filesystems drop out.
-    const lines = new Map<string, MountInfo>();
     const mounts: MountInfo[] = [];
     let malformed = 0;
     for (const line of text.split('\n')) {
       if (line === '') continue;
-      const mount = previous.get(line) ?? parseLine(line);
-      if (!mount) {
-        malformed++;
-        continue;
-      }
-      lines.set(line, mount);
-      mounts.push(mount);
+      const mount = this.#lines.get(line) ?? parseLine(line);
+      if (mount) mounts.push(this.#lines.keep(line, mount));
+      else malformed++;
     }
-    this.#lines = lines;
+    this.#lines.sweep();
     return { mounts, malformed };
   }
 }

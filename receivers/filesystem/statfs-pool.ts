@@ -1,9 +1,11 @@
 import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { blockExit, unblockExit } from '../../pipeline/exit-blockers.ts';
 import {
   ABANDONED,
   COMPLETED,
   ERRNO,
+  FAILED,
   NEXT,
   OK,
   STARTED,
@@ -44,8 +46,8 @@ export interface StatfsPoolOptions {
 interface Request {
   readonly paths: readonly string[];
   readonly outcomes: Array<ProbeOutcome | undefined>;
+  /** Answers still awaited; 0 once settled. */
   pending: number;
-  done: boolean;
   resolve: (outcomes: ProbeOutcome[]) => void;
   cleanup: (() => void) | undefined;
 }
@@ -94,15 +96,7 @@ interface Slot {
 const DEFAULT_WORKER_URL = new URL('./statfs-worker.js', import.meta.url);
 const SHUTDOWN_WAIT_MS = 1000;
 const SHUTDOWN: ProbeOutcome = { ok: false, reason: 'shutdown', message: 'statfs pool is shut down' };
-
-// Threads blocked in a syscall, across all pools, until they exit. Node joins worker threads
-// on exit, even on process.exit(), so while this is non-zero only a signal ends the process.
-const lingering = new Set<Worker>();
-
-/** Worker threads still blocked in a statfs (set aside, or terminated but not yet returned). */
-export function blockedStatfsThreads(): number {
-  return lingering.size;
-}
+const ABORTED: ProbeOutcome = { ok: false, reason: 'aborted', message: 'the collection gave up before this statfs answered' };
 
 /**
  * statfs in worker threads with a per-call timeout. The paths of one probeMany() go to the
@@ -111,7 +105,8 @@ export function blockedStatfsThreads(): number {
  * kernel (it cannot be interrupted): the thread is set aside, its path is marked stuck and not
  * probed again, the other threads (or a replacement) claim the round's remaining paths, and
  * the total stays within `concurrency + maxStuck`. When the blocked call returns, the path is
- * recovered and the thread rejoins the pool (or exits when the pool is full).
+ * recovered and the thread rejoins the pool (or exits when the pool is full). Until a blocked
+ * thread has exited it is registered in pipeline/exit-blockers.ts: Node cannot join it at exit.
  */
 export class StatfsPool {
   readonly #opts: StatfsPoolOptions;
@@ -143,12 +138,6 @@ export class StatfsPool {
     while (!this.#closed && this.#active.size < this.#opts.concurrency && this.#canSpawn()) this.#spawn();
   }
 
-  /** One path; see probeMany. */
-  async probe(path: string, signal?: AbortSignal): Promise<ProbeOutcome> {
-    const [outcome] = await this.probeMany([path], signal);
-    return outcome ?? SHUTDOWN;
-  }
-
   /**
    * Outcomes index for index; never rejects. Paths already in flight (another caller's) are
    * shared, so a hang costs one thread. On abort, answers already in shared memory are kept
@@ -157,7 +146,7 @@ export class StatfsPool {
   probeMany(paths: readonly string[], signal?: AbortSignal): Promise<ProbeOutcome[]> {
     const outcomes = new Array<ProbeOutcome | undefined>(paths.length);
     if (this.#closed) return Promise.resolve(outcomes.fill(SHUTDOWN) as ProbeOutcome[]);
-    const request: Request = { paths, outcomes, pending: 0, done: false, resolve: () => undefined, cleanup: undefined };
+    const request: Request = { paths, outcomes, pending: 0, resolve: () => undefined, cleanup: undefined };
     const promise = new Promise<ProbeOutcome[]>((resolve) => {
       request.resolve = resolve;
     });
@@ -171,7 +160,7 @@ export class StatfsPool {
       } else if (this.#stuck.has(path)) {
         outcomes[i] = { ok: false, reason: 'stuck', message: `an earlier statfs of ${path} has not returned` };
       } else if (aborted) {
-        outcomes[i] = abortedOutcome();
+        outcomes[i] = ABORTED;
       } else {
         let job = this.#jobs.get(path);
         if (!job) {
@@ -184,10 +173,7 @@ export class StatfsPool {
         request.pending++;
       }
     }
-    if (request.pending === 0) {
-      request.done = true;
-      return Promise.resolve(outcomes as ProbeOutcome[]);
-    }
+    if (request.pending === 0) return Promise.resolve(outcomes as ProbeOutcome[]);
     if (signal) {
       const onAbort = (): void => this.#abort(request);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -200,7 +186,7 @@ export class StatfsPool {
 
   /**
    * Terminates every thread. Blocked ones cannot stop until their syscall returns, so they
-   * are not awaited (see blockedStatfsThreads); idle ones are, briefly.
+   * are not awaited (they stay registered as exit blockers until they exit); idle ones are, briefly.
    */
   async shutdown(): Promise<void> {
     if (this.#closed) return;
@@ -215,7 +201,7 @@ export class StatfsPool {
     const stopping: Array<Promise<unknown>> = [];
     for (const slot of [...this.#active, ...this.#aside.keys()]) {
       if (slot.exited) continue;
-      lingering.add(slot.worker);
+      blockExit(slot.worker);
       const done = slot.worker.terminate().catch(() => undefined);
       if (!this.#aside.has(slot)) stopping.push(done);
     }
@@ -302,7 +288,7 @@ export class StatfsPool {
     slot.member = round.members.push(slot) - 1;
     round.working++;
     round.joined ??= round.paths.join('\0');
-    const msg: RoundMessage = { type: 'round', round: round.id, member: slot.member, buffer: round.buffer, layout: round.layout, paths: round.joined };
+    const msg: RoundMessage = { round: round.id, member: slot.member, buffer: round.buffer, layout: round.layout, paths: round.joined };
     slot.worker.postMessage(msg);
     // One timer per round; calls start no earlier than now, so none can be late before then.
     round.timer ??= setTimeout(() => this.#check(round), this.#opts.timeoutMs);
@@ -348,7 +334,7 @@ export class StatfsPool {
     }
     if (this.#active.delete(slot)) {
       this.#aside.set(slot, path);
-      lingering.add(slot.worker);
+      blockExit(slot.worker);
     }
     this.#stuck.set(path, Date.now());
     this.#answer(round, i, { ok: false, reason: 'timeout', message: `statfs of ${path} did not return within ${this.#opts.timeoutMs} ms` });
@@ -404,8 +390,8 @@ export class StatfsPool {
       const code = getSystemErrorName(errno);
       return { ok: false, reason: code, message: `${code}: ${getSystemErrorMessage(errno)}, statfs '${round.paths[i]}'` };
     }
-    if (state === STARTED || state === ABANDONED || state === 0) return undefined;
-    return { ok: false, reason: 'EIO', message: `statfs of ${round.paths[i]} failed` };
+    if (state === FAILED) return { ok: false, reason: 'EIO', message: `statfs of ${round.paths[i]} failed` };
+    return undefined;
   }
 
   /** Settles index `i` of the round for every request waiting on it. */
@@ -417,26 +403,24 @@ export class StatfsPool {
     if (this.#jobs.get(job.path) === job) this.#jobs.delete(job.path);
     for (let k = 0; k < job.requests.length; k++) {
       const request = job.requests[k] as Request;
-      if (request.done) continue;
       request.outcomes[job.indexes[k] as number] = outcome;
       if (--request.pending === 0) this.#settle(request);
     }
   }
 
   #settle(request: Request): void {
-    request.done = true;
+    request.pending = 0;
     request.cleanup?.();
     request.resolve(request.outcomes as ProbeOutcome[]);
   }
 
   // The caller gave up: keep what has answered, and stop work nobody waits for.
   #abort(request: Request): void {
-    if (request.done) return;
     for (const round of this.#rounds) this.#harvest(round, false);
-    if (request.done) return;
+    if (request.pending === 0) return;
     for (let i = 0; i < request.paths.length; i++) {
       if (request.outcomes[i] !== undefined) continue;
-      request.outcomes[i] = abortedOutcome();
+      request.outcomes[i] = ABORTED;
       const job = this.#jobs.get(request.paths[i] as string);
       const k = job ? job.requests.indexOf(request) : -1;
       if (job && k >= 0) {
@@ -446,7 +430,7 @@ export class StatfsPool {
     }
     this.#settle(request);
     for (const round of this.#rounds) {
-      if (round.jobs.every((job) => !job || job.requests.length === 0)) this.#claimRest(round, abortedOutcome());
+      if (round.jobs.every((job) => !job || job.requests.length === 0)) this.#claimRest(round, ABORTED);
     }
   }
 
@@ -470,7 +454,7 @@ export class StatfsPool {
     const since = this.#stuck.get(path) ?? Date.now();
     this.#stuck.delete(path);
     if (this.#closed) return;
-    lingering.delete(slot.worker);
+    unblockExit(slot.worker);
     if (this.#active.size < this.#opts.concurrency) this.#active.add(slot);
     else void slot.worker.terminate().catch(() => undefined);
     this.#opts.onRecovered?.(path, Date.now() - since);
@@ -480,7 +464,7 @@ export class StatfsPool {
   #onExit(slot: Slot, message: string): void {
     if (slot.exited) return;
     slot.exited = true;
-    lingering.delete(slot.worker);
+    unblockExit(slot.worker);
     this.#active.delete(slot);
     const stuckPath = this.#aside.get(slot);
     if (stuckPath !== undefined) {
@@ -512,8 +496,4 @@ export class StatfsPool {
 
 function unclaimedIn(round: Round): number {
   return Math.max(0, round.layout.n - Atomics.load(round.control, NEXT));
-}
-
-function abortedOutcome(): ProbeOutcome {
-  return { ok: false, reason: 'aborted', message: 'the collection gave up before this statfs answered' };
 }

@@ -64,7 +64,7 @@ port.on('message', (/** @type {import('./worker-protocol.ts').RoundMessage} */ m
     if (Atomics.compareExchange(status, i, STARTED, code) === ABANDONED) {
       // The pool timed this call out and set this thread aside: the rest of the round is
       // someone else's. Say the mount answers again and wait for orders.
-      port.postMessage({ type: 'recovered', round: msg.round });
+      port.postMessage({ type: 'recovered' });
       return;
     }
     Atomics.add(control, COMPLETED, 1);

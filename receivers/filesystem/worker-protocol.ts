@@ -67,7 +67,6 @@ export function roundLayout(n: number): RoundLayout {
 
 /** Pool → worker: join this round as `member` and claim indices until none are left. */
 export interface RoundMessage {
-  readonly type: 'round';
   readonly round: number;
   readonly member: number;
   readonly buffer: SharedArrayBuffer;
@@ -80,7 +79,7 @@ export interface RoundMessage {
 export type WorkerReply =
   | { readonly type: 'ready' }
   | { readonly type: 'done'; readonly round: number }
-  | { readonly type: 'recovered'; readonly round: number };
+  | { readonly type: 'recovered' };
 
 /** A clock both sides agree on: wall time at thread start plus monotonic time since. */
 export function sharedClock(): number {
