@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ComponentKind } from '../pipeline/component.ts';
 import { errorMessage } from '../pipeline/errors.ts';
+import type { ComponentEntry, GraphConfig, PipelineEntry } from '../pipeline/graph.ts';
 import type { FactoryRegistry } from '../pipeline/registry.ts';
 import { validateComponentConfig } from './component-config.ts';
 import { parseComponentId, parsePipelineId } from './component-id.ts';
@@ -11,31 +12,22 @@ import { didYouMean, quoteList } from './suggest.ts';
 import { isPlainObject, locate, parseYamlSource, subtree } from './yaml-source.ts';
 
 /** One configured component, its settings validated and defaulted. */
-export interface ComponentConfig {
-  /** As written: `type` or `type/name`. */
-  readonly id: string;
+export interface ComponentConfig extends ComponentEntry {
   readonly kind: ComponentKind;
-  readonly type: string;
   readonly name?: string;
   /** convict getProperties() output: defaults filled, durations in milliseconds. Deeply frozen. */
   readonly config: Readonly<Record<string, unknown>>;
 }
 
-export interface PipelineConfig {
-  /** `metrics` or `metrics/<name>`. */
-  readonly id: string;
-  readonly receivers: readonly string[];
-  readonly processors: readonly string[];
-  readonly exporters: readonly string[];
-}
+/** One `service.pipelines` entry; `id` is `metrics` or `metrics/<name>`. */
+export type PipelineConfig = PipelineEntry;
 
-/** A valid configuration, deeply frozen. */
-export interface LoadedConfig {
+/** A valid configuration, deeply frozen: what the graph builder needs, plus where it came from. */
+export interface LoadedConfig extends GraphConfig {
   readonly source: string;
   readonly receivers: ReadonlyMap<string, ComponentConfig>;
   readonly processors: ReadonlyMap<string, ComponentConfig>;
   readonly exporters: ReadonlyMap<string, ComponentConfig>;
-  readonly pipelines: ReadonlyMap<string, PipelineConfig>;
   /** Worth logging, not worth refusing to start: unused components, YAML oddities. */
   readonly warnings: readonly string[];
 }
