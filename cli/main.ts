@@ -123,6 +123,8 @@ async function collectOnce(config: LoadedConfig, agent: AgentInfo, logger: Logge
     if (graph.kube && !(await graph.kube.waitForSync(COLLECT_SYNC_TIMEOUT_MS))) {
       logger.warn({ timeoutMs: COLLECT_SYNC_TIMEOUT_MS }, 'Kubernetes cache not synced in time; collecting without complete names');
     }
+    // Background receivers (directory walks) finish one round, so the output is complete.
+    await service.settled();
     const prometheus = [...graph.exporters.values()].find((e) => e instanceof PrometheusExporter);
     let text: string;
     let errors: unknown[];

@@ -32,5 +32,9 @@ void test('both embedded default configs load against the real built-in registry
   assert.deepEqual(c.warnings, []);
   const k = loadConfig({ text: defaultConfigText({ kubernetes: true }), source: DEFAULT_CONFIG_SOURCE, registry: builtinRegistry(), env: {} });
   assert.deepEqual(k.pipelines.get('metrics')?.processors, ['k8sattributes']);
+  // With an API server this node's hostPath/local PVs are walked, and local PVs are left to that walk.
+  assert.deepEqual(k.pipelines.get('metrics')?.receivers, ['filesystem', 'hostpath']);
+  assert.equal(k.receivers.get('hostpath')?.config.persistent_volumes, true);
+  assert.match(String(k.receivers.get('filesystem')?.config.volume_plugins_exclude), /local-volume/);
   assert.deepEqual(k.warnings, []);
 });

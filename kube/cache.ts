@@ -173,6 +173,11 @@ export class KubeCache implements KubeProvider, KubeLookup {
     return () => set.delete(l);
   }
 
+  /** Every cached object of a kind (empty when the kind was never required). */
+  list<K extends KindName>(kind: K): readonly KindMap[K][] {
+    return this.#stores[kind].list();
+  }
+
   /** The store of one kind (empty and unsynced when the kind was never required). */
   store<K extends KindName>(kind: K): Store<KindMap[K]> {
     return this.#stores[kind];
@@ -276,6 +281,7 @@ export class KubeCache implements KubeProvider, KubeLookup {
       namespace: (name) => cache.namespace(name),
       node: (name) => cache.node(name),
       storageClass: (name) => cache.storageClass(name),
+      list: (kind) => cache.list(kind),
       get synced() {
         return kinds.every((kind) => cache.#stores[kind].synced);
       },

@@ -1,4 +1,5 @@
 import type {
+  KindMap,
   KindName,
   NamespaceInfo,
   NodeInfo,
@@ -19,6 +20,8 @@ export interface KubeLookup {
   namespace(name: string): NamespaceInfo | undefined;
   node(name: string): NodeInfo | undefined;
   storageClass(name: string): StorageClassInfo | undefined;
+  /** Every cached object of a kind, deleted ones in their grace period included (`deletedAt` set). */
+  list<K extends KindName>(kind: K): readonly KindMap[K][];
   /** True once every kind this component asked for has loaded its initial list. */
   readonly synced: boolean;
 }

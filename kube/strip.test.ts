@@ -107,7 +107,7 @@ test('PV: local static provisioner with hostname affinity', () => {
   const pv = stripPersistentVolume(api(raw), opts());
   assert.equal(pv.sourceType, 'local');
   assert.equal(pv.path, '/mnt/disks/ssd0');
-  assert.deepEqual(pv.affinityNodes, ['node-a']);
+  assert.deepEqual(pv.nodeAffinity, { 'kubernetes.io/hostname': ['node-a'] });
   assert.equal(pv.storageClass, 'local-storage');
   assert.equal(pv.capacityBytes, '375Gi');
   assert.equal(pv.phase, 'Bound');
@@ -139,10 +139,10 @@ test('PV: CSI driver and handle; GCE PD; local-path hostPath; unbound', () => {
   );
   assert.equal(lp.sourceType, 'hostPath');
   assert.equal(lp.path, '/opt/local-path-provisioner/pvc-3_ci_cache');
-  assert.deepEqual(lp.affinityNodes, ['node-b']);
+  assert.deepEqual(lp.nodeAffinity, { 'kubernetes.io/hostname': ['node-b'] });
 });
 
-test('PV: storage class from the beta annotation, affinity on another key or operator is ignored, custom key honoured', () => {
+test('PV: storage class from the beta annotation, affinity keys kept apart, NotIn ignored, values merged across terms', () => {
   const raw = api({
     metadata: { name: 'old', uid: 'u', annotations: { 'volume.beta.kubernetes.io/storage-class': 'slow' } },
     spec: {
@@ -163,8 +163,7 @@ test('PV: storage class from the beta annotation, affinity on another key or ope
   assert.equal(pv.storageClass, 'slow');
   assert.equal(pv.sourceType, 'nfs');
   assert.equal(pv.path, undefined);
-  assert.deepEqual(pv.affinityNodes, ['n1', 'n2', 'n3']);
-  assert.deepEqual(stripPersistentVolume(raw, { interner: new Interner(), hostnameKey: 'topology.kubernetes.io/zone' }).affinityNodes, ['z1']);
+  assert.deepEqual(pv.nodeAffinity, { 'topology.kubernetes.io/zone': ['z1'], 'kubernetes.io/hostname': ['n1', 'n2', 'n3'] });
 });
 
 test('PVC: volume, class, request as written, phase; last-applied annotation dropped', () => {

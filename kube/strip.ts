@@ -14,8 +14,6 @@ export type ApiObject = Record<string, unknown>;
 /** Options for stripping; shared by every kind. */
 export interface StripOptions {
   readonly interner: Interner;
-  /** Node-affinity key whose `In` values name the nodes of a local PV. */
-  readonly hostnameKey?: string;
 }
 
 /** Annotations never worth their memory: a full copy of the object as last applied. */
@@ -146,21 +144,30 @@ export function stripPod(o: ApiObject, options: StripOptions): PodInfo {
   return spec['hostNetwork'] === true ? { ...pod, hostNetwork: true } : pod;
 }
 
-/** Node names a PV is pinned to by required node affinity on `key` (operator `In`). */
-function affinityNodes(spec: ApiObject, key: string): readonly string[] {
+const NO_AFFINITY: Readonly<Record<string, readonly string[]>> = Object.freeze({});
+
+/**
+ * A PV's required node affinity as label key → the values its `In` expressions allow, across
+ * all terms; which key names the node is the reader's choice (`kubernetes.io/hostname` usually).
+ */
+function nodeAffinity(spec: ApiObject, i: Interner): Readonly<Record<string, readonly string[]>> {
   const required = obj(obj(obj(spec['nodeAffinity'])?.['required']));
-  const nodes: string[] = [];
+  let out: Record<string, string[]> | undefined;
   for (const term of arr(required?.['nodeSelectorTerms'])) {
     for (const expr of arr(obj(term)?.['matchExpressions'])) {
       const e = obj(expr);
-      if (str(e?.['key']) !== key || str(e?.['operator']) !== 'In') continue;
+      const key = str(e?.['key']);
+      if (key === '' || str(e?.['operator']) !== 'In') continue;
       for (const value of arr(e?.['values'])) {
-        const node = str(value);
-        if (node !== '' && !nodes.includes(node)) nodes.push(node);
+        const v = str(value);
+        if (v === '') continue;
+        out ??= {};
+        const values = (out[i.string(key)] ??= []);
+        if (!values.includes(v)) values.push(i.string(v));
       }
     }
   }
-  return nodes.length > 0 ? nodes : NO_STRINGS;
+  return out ?? NO_AFFINITY;
 }
 
 /** Before storageClassName existed the class was an annotation; old PVs and PVCs still carry only that. */
@@ -181,7 +188,7 @@ export function stripPersistentVolume(o: ApiObject, options: StripOptions): Pers
     sourceType: i.string(sourceType),
     volumeMode: i.string(str(spec['volumeMode']) || 'Filesystem'),
     phase: i.string(str(obj(o['status'])?.['phase'])),
-    affinityNodes: affinityNodes(spec, options.hostnameKey ?? 'kubernetes.io/hostname'),
+    nodeAffinity: nodeAffinity(spec, i),
     claimRef:
       claimRef && str(claimRef['name']) !== ''
         ? { namespace: i.string(str(claimRef['namespace'])), name: str(claimRef['name']), uid: str(claimRef['uid']) || undefined }

@@ -48,8 +48,8 @@ export interface PersistentVolumeInfo extends ObjectMetaInfo {
   readonly capacityBytes?: string;
   readonly volumeMode: string;
   readonly phase: string;
-  /** Node names from required nodeAffinity on `kubernetes.io/hostname` (or the configured key). */
-  readonly affinityNodes: readonly string[];
+  /** Required node affinity: label key → values allowed by its `In` expressions (all terms). */
+  readonly nodeAffinity: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface PersistentVolumeClaimInfo extends ObjectMetaInfo {

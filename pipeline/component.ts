@@ -70,6 +70,12 @@ export interface ReceiverResult {
 
 export interface Receiver extends Component {
   collect(ctx: CollectContext): Promise<ReceiverResult>;
+  /**
+   * Receivers that work in the background: resolves once their first round of work is done
+   * (every volume walked once, say), so a one-shot collection reports complete data. Bounded by
+   * the receiver's own budgets; never rejects.
+   */
+  settled?(): Promise<void>;
 }
 
 /**

@@ -60,6 +60,16 @@ export class Service {
     if (options.warmUp ?? true) this.#warmUp = this.#collectAllOnce();
   }
 
+  /** Waits for every background receiver's first round (see Receiver.settled); never rejects. */
+  async settled(): Promise<void> {
+    const rounds: Array<Promise<void>> = [];
+    for (const r of this.graph.receivers.values()) {
+      const round = r.receiver.settled?.();
+      if (round) rounds.push(round.catch((err: unknown) => this.#logger.warn({ err, receiver: r.id }, 'receiver failed to settle')));
+    }
+    await Promise.all(rounds);
+  }
+
   async shutdown(): Promise<void> {
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
     this.#state = 'stopping';

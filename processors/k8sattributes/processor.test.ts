@@ -7,7 +7,7 @@ import { gauge } from '../../pipeline/datapoints.ts';
 import { testSettings } from '../../pipeline/testing.ts';
 import { createDefaultConfig, type K8sAttributesConfig } from './config.ts';
 import { K8sAttributesProcessor } from './processor.ts';
-import { FakeKube, namespace, pod, pv, pvc } from './testdata.ts';
+import { FakeKube, namespace, pod, pv, pvc } from '../../kube/testing.ts';
 
 function batchOf(...series: Attributes[]): ResourceMetrics {
   const families = ['kubelet_volume_stats_capacity_bytes', 'kubelet_volume_stats_used_bytes'];

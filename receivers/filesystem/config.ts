@@ -1,4 +1,5 @@
 import '../../config/formats.ts';
+import { schemaDefaults } from '../../pipeline/schema-defaults.ts';
 
 /** node_exporter's defaults (collector/filesystem_linux.go), so its flags carry over unchanged. */
 export const DEFAULT_MOUNT_POINTS_EXCLUDE =
@@ -103,12 +104,5 @@ export function validateConfig(config: Readonly<FilesystemReceiverConfig>): Arra
 
 /** The schema's defaults as a frozen plain object. */
 export function defaultConfig(): FilesystemReceiverConfig {
-  return defaultsOf(schema) as FilesystemReceiverConfig;
-}
-
-function defaultsOf(node: Record<string, unknown>): unknown {
-  if ('default' in node && 'doc' in node) return node.default;
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(node)) out[key] = defaultsOf(child as Record<string, unknown>);
-  return Object.freeze(out);
+  return schemaDefaults(schema) as FilesystemReceiverConfig;
 }

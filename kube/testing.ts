@@ -1,7 +1,9 @@
-import type { KubeLookup, KubeProvider } from '../../kube/lookup.ts';
-import type { KindName, NamespaceInfo, NodeInfo, ObjectMetaInfo, PersistentVolumeClaimInfo, PersistentVolumeInfo, PodInfo, StorageClassInfo } from '../../kube/types.ts';
+import type { KubeLookup, KubeProvider } from './lookup.ts';
+import type { KindMap, KindName, NamespaceInfo, NodeInfo, ObjectMetaInfo, PersistentVolumeClaimInfo, PersistentVolumeInfo, PodInfo, StorageClassInfo } from './types.ts';
 
-function meta(name: string, namespace = '', labels: Record<string, string> = {}, annotations: Record<string, string> = {}): ObjectMetaInfo {
+/** Test builders and an in-memory KubeLookup, for components' unit tests. */
+
+export function meta(name: string, namespace = '', labels: Record<string, string> = {}, annotations: Record<string, string> = {}): ObjectMetaInfo {
   return { uid: `uid-${namespace}-${name}`, name, namespace, labels, annotations, resourceVersion: '1' };
 }
 
@@ -17,7 +19,7 @@ export function pod(overrides: Partial<PodInfo> & { name: string; namespace: str
 }
 
 export function pv(name: string, overrides: Partial<PersistentVolumeInfo> = {}): PersistentVolumeInfo {
-  return { ...meta(name), storageClass: 'standard', sourceType: 'csi', volumeMode: 'Filesystem', phase: 'Bound', affinityNodes: [], ...overrides };
+  return { ...meta(name), storageClass: 'standard', sourceType: 'csi', volumeMode: 'Filesystem', phase: 'Bound', nodeAffinity: {}, ...overrides };
 }
 
 export function pvc(namespace: string, name: string, overrides: Partial<PersistentVolumeClaimInfo> = {}): PersistentVolumeClaimInfo {
@@ -69,5 +71,16 @@ export class FakeKube implements KubeProvider, KubeLookup {
   }
   storageClass(name: string) {
     return this.storageClasses.find((s) => s.name === name);
+  }
+  list<K extends KindName>(kind: K): readonly KindMap[K][] {
+    const all: { [Kind in KindName]: readonly KindMap[Kind][] } = {
+      pods: this.pods,
+      persistentvolumes: this.pvs,
+      persistentvolumeclaims: this.pvcs,
+      namespaces: this.namespaces,
+      nodes: this.nodes,
+      storageclasses: this.storageClasses,
+    };
+    return all[kind];
   }
 }
