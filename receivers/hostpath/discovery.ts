@@ -70,8 +70,8 @@ function isOnNode(
   const allowed = pv.nodeAffinity[options.affinityKey];
   // Affinity is what the scheduler obeys: when it names nodes, it alone decides.
   if (allowed !== undefined) return allowed.includes(options.nodeName) || (nodeLabel !== undefined && allowed.includes(nodeLabel));
-  const annotated = pv.annotations[LOCAL_PATH_NODE_ANNOTATION] ?? pvc?.annotations[PVC_SELECTED_NODE_ANNOTATION];
-  if (annotated !== undefined && annotated !== '') return annotated === options.nodeName;
+  const annotated = pv.annotations[LOCAL_PATH_NODE_ANNOTATION] || pvc?.annotations[PVC_SELECTED_NODE_ANNOTATION];
+  if (annotated) return annotated === options.nodeName;
   const claim = pv.claimRef;
   return claim !== undefined && claimsInUse.has(`${claim.namespace}/${claim.name}`);
 }

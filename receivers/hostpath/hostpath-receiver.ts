@@ -8,8 +8,13 @@ import { buildFamilies } from './volume-families.ts';
 import { VolumeScheduler } from './volume-scheduler.ts';
 import { WalkPool } from './walk-pool.ts';
 
-/** How often the volume list is refreshed from the cache or the base directories. */
-const DISCOVERY_INTERVAL_MS = 5000;
+/**
+ * How often the volume list is refreshed from the cache or the base directories: cheap (a pass
+ * over the cached PVs, or one readdir per base), and it bounds how long a deleted PV's series live.
+ */
+const DISCOVERY_INTERVAL_MS = 1000;
+/** How soon discovery looks again while the cache has not loaded its first lists (a cheap check). */
+const UNSYNCED_RETRY_MS = 100;
 
 /**
  * Per-volume usage of hostPath and local PVs (and, without an API server, local-path
@@ -101,7 +106,9 @@ export class HostpathReceiver implements Receiver {
       .finally(() => {
         this.#discovering = undefined;
         if (this.#state !== 'started') return;
-        this.#discoveryTimer = setTimeout(() => this.#discover(), DISCOVERY_INTERVAL_MS);
+        // The first round runs before the cache has synced: find the volumes as soon as it has, not 5 s later.
+        const delay = this.#lookup && !this.#lookup.synced ? UNSYNCED_RETRY_MS : DISCOVERY_INTERVAL_MS;
+        this.#discoveryTimer = setTimeout(() => this.#discover(), delay);
         this.#discoveryTimer.unref();
       });
   }

@@ -39,7 +39,7 @@ export interface SchedulerOptions {
 /**
  * Walks each volume on its own interval with jitter, at most `concurrency` at once, and keeps
  * the last good result of each. `reconcile()` hands it the current volumes: new ones are walked
- * soon (spread over the first tenth of an interval), gone ones are forgotten at once (a walk in
+ * soon (spread by the jitter, at most 5 s), gone ones are forgotten at once (a walk in
  * flight is aborted and its result dropped). Never throws; walk failures are kept per volume.
  */
 export class VolumeScheduler {
@@ -79,8 +79,8 @@ export class VolumeScheduler {
         succeededAt: undefined,
         failure: undefined,
         failures: {},
-        // New volumes are walked soon, but not all in the same instant.
-        dueAt: now + Math.floor(this.#random() * Math.min(this.#opts.intervalMs / 10, 5000)),
+        // New volumes are walked soon, spread by the jitter (at most 5 s) so they do not all start at once.
+        dueAt: now + Math.floor(this.#random() * Math.min(this.#opts.jitter * this.#opts.intervalMs, 5000)),
         running: false,
         attempts: 0,
         gone: false,

@@ -243,7 +243,8 @@ port.on('message', (/** @type {import('./walk-protocol.ts').WalkMessage} */ msg)
   /** @type {{ dev: number, isDirectory: boolean } | undefined} */
   let root;
   if (task.kind === 'root') {
-    const path = asPath(task.path);
+    // A trailing "/" or "/." makes lstat resolve a symlinked root: drop it ("/" itself stays).
+    const path = asPath(task.path.replace(/(?<=.)(\/\.?)+$/, ''));
     let s;
     try {
       s = lstatSync(path);
