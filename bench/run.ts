@@ -1,10 +1,17 @@
-// Benchmark entry point: `npm run bench -- [filesystem] [options]` (needs root). See bench/README.md.
+// Benchmark entry point: `npm run bench -- [filesystem|hostpath …] [options]` (filesystem needs
+// root). See bench/README.md.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { runFilesystemBench } from './filesystem.bench.ts';
+import { DEFAULT_SIZES, runHostpathBench } from './hostpath.bench.ts';
+import { DEFAULT_TREE_CACHE } from './lib/file-tree.ts';
 
-const USAGE = `usage: node bench/run.ts [filesystem] [options]      (as root, with Node 24)
+const BENCHES = ['filesystem', 'hostpath'];
+
+const USAGE = `usage: node bench/run.ts [filesystem] [hostpath] [options]      (with Node 24; default: filesystem)
+
+filesystem (as root): nodemeter's filesystem receiver vs node_exporter
 
   --mounts N          tmpfs mounts in the kubelet-like tree        (env BENCH_MOUNTS, default 1000)
   --iterations N      measured scrapes per tool                    (env BENCH_ITERATIONS, default 50)
@@ -12,7 +19,17 @@ const USAGE = `usage: node bench/run.ts [filesystem] [options]      (as root, wi
   --idle-ms N         idle time before the idle RSS reading        (env BENCH_IDLE_MS, default 2000)
   --cpu-prof          run nodemeter under node --cpu-prof and summarise the scrape window
   --skip-nodemeter    node_exporter only (checks the harness while the agent cannot run)
-  --out FILE          results JSON path      (default bench/results/filesystem-<YYYY-MM-DD>.json)
+
+hostpath: nodemeter's hostPath walk vs du -s -x
+  --sizes N,N…        tree sizes in files             (env BENCH_SIZES, default ${DEFAULT_SIZES.join(',')})
+  --threads N         WalkPool threads                (env BENCH_THREADS, default 2)
+  --repetitions N     timed runs per tool and size    (env BENCH_REPETITIONS, default 11; 7 from 1 000 000 files)
+  --cache-dir DIR     where the trees are kept        (env BENCH_TREE_CACHE, default ${DEFAULT_TREE_CACHE})
+  --rebuild           build the trees again even if cached
+  --drop-caches       (root) drop dentries and inodes before each size's warm-up
+
+both
+  --out FILE          results JSON path      (default bench/results/<benchmark>-<YYYY-MM-DD>.json; one benchmark only)
   --no-write          do not write a results file
   -h, --help`;
 
@@ -22,6 +39,14 @@ function intOption(name: string, flag: string | undefined, env: string | undefin
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+function sizesOption(flag: string | undefined, env: string | undefined): number[] {
+  const raw = flag ?? env;
+  if (raw === undefined || raw === '') return DEFAULT_SIZES;
+  const sizes = raw.split(',').map((s) => Number(s.trim().replace(/_/g, '')));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes must be a comma-separated list of positive integers, got ${JSON.stringify(raw)}`);
+  return sizes;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -35,6 +60,12 @@ async function main(argv: string[]): Promise<number> {
       'idle-ms': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'skip-nodemeter': { type: 'boolean', default: false },
+      sizes: { type: 'string' },
+      threads: { type: 'string' },
+      repetitions: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      rebuild: { type: 'boolean', default: false },
+      'drop-caches': { type: 'boolean', default: false },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -45,26 +76,51 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const which = positionals.length === 0 ? ['filesystem'] : positionals;
-  const unknown = which.filter((b) => b !== 'filesystem');
+  const unknown = which.filter((b) => !BENCHES.includes(b));
   if (unknown.length > 0) {
-    process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')} (available: filesystem)\n${USAGE}\n`);
+    process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')} (available: ${BENCHES.join(', ')})\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.out !== undefined && which.length > 1) {
+    process.stderr.write(`--out names one results file: run one benchmark at a time with it\n`);
     return 2;
   }
   const repoRoot = join(import.meta.dirname, '..');
   const env = process.env;
   const day = new Date().toISOString().slice(0, 10);
-  await runFilesystemBench({
-    repoRoot,
-    mounts: intOption('mounts', values.mounts, env.BENCH_MOUNTS, 1000, 1),
-    iterations: intOption('iterations', values.iterations, env.BENCH_ITERATIONS, 50, 1),
-    warmup: intOption('warmup', values.warmup, env.BENCH_WARMUP, 5, 0),
-    idleMs: intOption('idle-ms', values['idle-ms'], env.BENCH_IDLE_MS, 2000, 0),
-    mountSizeBytes: 1024 * 1024,
-    skipNodemeter: values['skip-nodemeter'],
-    cpuProf: values['cpu-prof'],
-    resultsFile: values['no-write'] ? undefined : (values.out ?? join(repoRoot, 'bench', 'results', `filesystem-${day}.json`)),
-    log: (line) => process.stdout.write(`${line}\n`),
-  });
+  const resultsFile = (name: string): string | undefined => (values['no-write'] ? undefined : (values.out ?? join(repoRoot, 'bench', 'results', `${name}-${day}.json`)));
+  const log = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  for (const bench of which) {
+    if (bench === 'filesystem') {
+      await runFilesystemBench({
+        repoRoot,
+        mounts: intOption('mounts', values.mounts, env.BENCH_MOUNTS, 1000, 1),
+        iterations: intOption('iterations', values.iterations, env.BENCH_ITERATIONS, 50, 1),
+        warmup: intOption('warmup', values.warmup, env.BENCH_WARMUP, 5, 0),
+        idleMs: intOption('idle-ms', values['idle-ms'], env.BENCH_IDLE_MS, 2000, 0),
+        mountSizeBytes: 1024 * 1024,
+        skipNodemeter: values['skip-nodemeter'],
+        cpuProf: values['cpu-prof'],
+        resultsFile: resultsFile('filesystem'),
+        log,
+      });
+    } else {
+      const repetitions = values.repetitions ?? env.BENCH_REPETITIONS;
+      await runHostpathBench({
+        repoRoot,
+        sizes: sizesOption(values.sizes, env.BENCH_SIZES),
+        threads: intOption('threads', values.threads, env.BENCH_THREADS, 2, 1),
+        repetitions: repetitions === undefined || repetitions === '' ? undefined : intOption('repetitions', repetitions, undefined, 1, 1),
+        cacheDir: values['cache-dir'] ?? (env.BENCH_TREE_CACHE || DEFAULT_TREE_CACHE),
+        rebuild: values.rebuild,
+        dropCaches: values['drop-caches'],
+        resultsFile: resultsFile('hostpath'),
+        log,
+      });
+    }
+  }
   return 0;
 }
 

@@ -57,6 +57,8 @@ export interface WalkPoolOptions {
   readonly stuckAfterMs?: number;
   /** Worker module; tests pass one that fails to load. */
   readonly workerUrl?: URL;
+  /** Test seam: stat through the public lstatSync only, not Node's fs binding (walk-worker.js). */
+  readonly portableStat?: boolean;
 }
 
 interface Job {
@@ -107,7 +109,8 @@ const DEFAULT_STUCK_AFTER_MS = 5000;
  * exit blocker, and replaced while fewer than `maxStuck` are aside.
  */
 export class WalkPool {
-  readonly #opts: Required<Omit<WalkPoolOptions, 'workerUrl'>>;
+  readonly #opts: Required<Omit<WalkPoolOptions, 'workerUrl' | 'portableStat'>>;
+  readonly #portableStat: boolean;
   readonly #workerUrl: URL;
   readonly #pool = new Int32Array(new SharedArrayBuffer(4));
   readonly #slots = new Set<Slot>();
@@ -124,6 +127,7 @@ export class WalkPool {
       stuckAfterMs: options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
     };
     this.#workerUrl = options.workerUrl ?? DEFAULT_WORKER_URL;
+    this.#portableStat = options.portableStat === true;
   }
 
   /** Threads by state; `stuck` are set aside in an abandoned walk. */
@@ -230,7 +234,7 @@ export class WalkPool {
   }
 
   #spawn(): void {
-    const worker = new Worker(this.#workerUrl, { workerData: { pool: this.#pool.buffer } });
+    const worker = new Worker(this.#workerUrl, { workerData: { pool: this.#pool.buffer, portableStat: this.#portableStat } });
     worker.unref();
     const slot: Slot = { worker, job: undefined, since: 0 };
     this.#slots.add(slot);
@@ -241,8 +245,10 @@ export class WalkPool {
 
   #onExit(slot: Slot, message: string): void {
     unblockExit(slot.worker);
-    this.#aside.delete(slot);
-    if (!this.#slots.delete(slot)) return;
+    const active = this.#slots.delete(slot);
+    const aside = this.#aside.delete(slot);
+    // A thread that already replied (or was never handed out) leaves nothing to settle.
+    if (!active && !aside) return;
     const job = slot.job;
     slot.job = undefined;
     if (job) {
@@ -266,6 +272,7 @@ export class WalkPool {
     if (this.#aside.has(slot)) {
       // A stuck thread came back: the pool has already replaced it.
       this.#aside.delete(slot);
+      slot.job = undefined;
       void slot.worker.terminate().then(() => unblockExit(slot.worker), () => unblockExit(slot.worker));
     } else {
       slot.job = undefined;

@@ -142,6 +142,14 @@ describe('hostPath walker totals equal GNU du', () => {
     assert.equal(result.skippedTotal, 0, `nothing skipped: ${JSON.stringify(result.skipped)}`);
     // Again, to catch totals that depend on how the work happened to be split between threads.
     await assertEqualsDu(t, dir, 'combined tree, second walk');
+    // And through the public lstatSync the worker falls back to when Node's fs binding does not prove itself.
+    const portable = new WalkPool({ threads: 2, portableStat: true });
+    try {
+      await assertEqualsDu(t, dir, 'combined tree, portable lstat', portable);
+      await assertEqualsDu(t, join(root, 'deep'), 'deep chain, portable lstat', portable);
+    } finally {
+      await portable.shutdown();
+    }
   });
 
   it('a file hard-linked from another volume is counted by each volume, as du counts it on each alone', async (t) => {
