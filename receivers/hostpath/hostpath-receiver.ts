@@ -106,7 +106,7 @@ export class HostpathReceiver implements Receiver {
       .finally(() => {
         this.#discovering = undefined;
         if (this.#state !== 'started') return;
-        // The first round runs before the cache has synced: find the volumes as soon as it has, not 5 s later.
+        // The first round runs before the cache has synced: find the volumes as soon as it has, not a full interval later.
         const delay = this.#lookup && !this.#lookup.synced ? UNSYNCED_RETRY_MS : DISCOVERY_INTERVAL_MS;
         this.#discoveryTimer = setTimeout(() => this.#discover(), delay);
         this.#discoveryTimer.unref();
