@@ -7,6 +7,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import type { ScannerKind } from '../receivers/hostpath/native-scanner.ts';
 import { waitForExit } from '../test/support/proc.ts';
 import { Cleanup } from './lib/cleanup.ts';
 import { ensureTree, type TreeInfo } from './lib/file-tree.ts';
@@ -48,6 +49,8 @@ export interface HostpathBenchOptions {
   sizes: number[];
   /** WalkPool threads. */
   threads: number;
+  /** The walk threads' directory scanner. */
+  scanner: ScannerKind;
   /** Timed repetitions per tool and size; undefined: defaultRepetitions(size). */
   repetitions: number | undefined;
   /** Where the trees are built and kept between runs. */
@@ -99,8 +102,8 @@ class WalkChild {
   }
 
   /** Node without the benchmark's own flags, one WalkPool of `threads`; resolves once it is ready. */
-  static async start(repoRoot: string, threads: number): Promise<WalkChild> {
-    const proc = fork(join(repoRoot, 'bench', 'lib', 'walk-child.ts'), [String(threads), String(DELAY_RESOLUTION_MS)], {
+  static async start(repoRoot: string, threads: number, scanner: ScannerKind): Promise<WalkChild> {
+    const proc = fork(join(repoRoot, 'bench', 'lib', 'walk-child.ts'), [String(threads), String(DELAY_RESOLUTION_MS), scanner], {
       execPath: process.execPath,
       execArgv: [],
       cwd: repoRoot,
@@ -307,13 +310,13 @@ async function benchSize(tree: TreeInfo, opts: HostpathBenchOptions, cleanup: Cl
   const repetitions = opts.repetitions ?? defaultRepetitions(tree.files);
   const ticksPerSecond = clockTicksPerSecond();
 
-  const child = await WalkChild.start(opts.repoRoot, opts.threads);
+  const child = await WalkChild.start(opts.repoRoot, opts.threads, opts.scanner);
   cleanup.add(`stop the walk child ${child.pid}`, () => child.stop(), () => child.kill());
   // Let start-up settle (module loading, JIT of the first lines) before the baseline.
   await sleep(500);
   const before = readMemory(child.pid);
   const peakReset = resetPeakRss(child.pid);
-  log(`  nodemeter walk child pid ${child.pid}, ${opts.threads} walk threads: RSS ${mib(before.rssBytes)} MiB before the first walk${peakReset ? '' : ' (cannot reset VmHWM: peak from RSS read between walks)'}`);
+  log(`  nodemeter walk child pid ${child.pid}, ${opts.threads} walk threads, ${opts.scanner} scanner: RSS ${mib(before.rssBytes)} MiB before the first walk${peakReset ? '' : ' (cannot reset VmHWM: peak from RSS read between walks)'}`);
   let sampledPeak = before.rssBytes;
   const sample = (): void => {
     sampledPeak = Math.max(sampledPeak, readMemory(child.pid).rssBytes);
@@ -652,6 +655,7 @@ export async function runHostpathBench(opts: HostpathBenchOptions): Promise<Reco
     parameters: {
       sizes: opts.sizes,
       threads: opts.threads,
+      scanner: opts.scanner,
       repetitions: results.map((r) => r.repetitions),
       cacheDir: opts.cacheDir,
       dropCaches: opts.dropCaches ? 'dentries and inodes dropped (drop_caches 2) before each size' : 'no',

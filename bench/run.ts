@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
+import type { ScannerKind } from '../receivers/hostpath/native-scanner.ts';
 import { runFilesystemBench } from './filesystem.bench.ts';
 import { DEFAULT_SIZES, runHostpathBench } from './hostpath.bench.ts';
 import { DEFAULT_TREE_CACHE } from './lib/file-tree.ts';
@@ -23,6 +24,7 @@ filesystem (as root): nodemeter's filesystem receiver vs node_exporter
 hostpath: nodemeter's hostPath walk vs du -s -x
   --sizes N,N…        tree sizes in files             (env BENCH_SIZES, default ${DEFAULT_SIZES.join(',')})
   --threads N         WalkPool threads                (env BENCH_THREADS, default 2)
+  --scanner S         native or node-fs               (env BENCH_SCANNER, default native)
   --repetitions N     timed runs per tool and size    (env BENCH_REPETITIONS, default 11; 7 from 1 000 000 files)
   --cache-dir DIR     where the trees are kept        (env BENCH_TREE_CACHE, default ${DEFAULT_TREE_CACHE})
   --rebuild           build the trees again even if cached
@@ -49,6 +51,12 @@ function sizesOption(flag: string | undefined, env: string | undefined): number[
   return sizes;
 }
 
+function scannerOption(raw: string | undefined): ScannerKind {
+  if (raw === undefined || raw === '') return 'native';
+  if (raw !== 'native' && raw !== 'node-fs') throw new Error(`--scanner must be native or node-fs, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -62,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       'skip-nodemeter': { type: 'boolean', default: false },
       sizes: { type: 'string' },
       threads: { type: 'string' },
+      scanner: { type: 'string' },
       repetitions: { type: 'string' },
       'cache-dir': { type: 'string' },
       rebuild: { type: 'boolean', default: false },
@@ -112,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
         repoRoot,
         sizes: sizesOption(values.sizes, env.BENCH_SIZES),
         threads: intOption('threads', values.threads, env.BENCH_THREADS, 2, 1),
+        scanner: scannerOption(values.scanner ?? env.BENCH_SCANNER),
         repetitions: repetitions === undefined || repetitions === '' ? undefined : intOption('repetitions', repetitions, undefined, 1, 1),
         cacheDir: values['cache-dir'] ?? (env.BENCH_TREE_CACHE || DEFAULT_TREE_CACHE),
         rebuild: values.rebuild,

@@ -24,9 +24,12 @@ declare -A CHECKS=(
   [procps]='command -v ps && command -v pkill'
   [coreutils]='command -v df && command -v truncate'
   [curl]='command -v curl'
+  # The hostpath receiver's native scanner (scripts/build-native.sh); the tests require it.
+  [gcc]='command -v cc'
+  [libc6-dev]='test -f /usr/include/stdio.h'
 )
 ORDER=(prometheus prometheus-pushgateway prometheus-node-exporter xfsprogs fuse3 python3-fusepy
-  util-linux e2fsprogs procps coreutils curl)
+  util-linux e2fsprogs procps coreutils curl gcc libc6-dev)
 
 missing=()
 for pkg in "${ORDER[@]}"; do

@@ -3,7 +3,7 @@
 // process.cpuUsage() delta (getrusage(RUSAGE_SELF): every thread of this process, the walk
 // threads included) and the event-loop delay of its main thread while the walk ran. Node's
 // start-up and module loading happen once, before the first walk, and are in no figure.
-// Run by the benchmark: node bench/lib/walk-child.ts <threads> <delay resolution ms>, with an
+// Run by the benchmark: node bench/lib/walk-child.ts <threads> <delay resolution ms> <scanner>, with an
 // IPC channel. Import only types from here: importing a value would run the child in the importer.
 import { monitorEventLoopDelay, performance, type ELDHistogram } from 'node:perf_hooks';
 
@@ -59,7 +59,9 @@ function main(): void {
   const resolution = Number(process.argv[3]);
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${process.argv[2]}`);
   if (!Number.isInteger(resolution) || resolution < 1) throw new Error(`the delay resolution must be a positive integer (ms), got ${process.argv[3]}`);
-  const pool = new WalkPool({ threads });
+  const scanner = process.argv[4];
+  if (scanner !== 'native' && scanner !== 'node-fs') throw new Error(`the scanner must be native or node-fs, got ${process.argv[4]}`);
+  const pool = new WalkPool({ threads, scanner });
   // Samples the interval between ticks of a `resolution` ms timer: an idle loop records
   // ≈ resolution, a loop blocked for B ms records up to resolution + B. Reset for every walk (only
   // reset() forgets the last tick: re-enabling alone would record the whole pause as one sample),

@@ -1,5 +1,6 @@
 import '../../config/formats.ts';
 import { schemaDefaults } from '../../pipeline/schema-defaults.ts';
+import { chooseScanner, type ScannerKind } from './native-scanner.ts';
 
 export type SizeMode = 'blocks' | 'apparent';
 
@@ -17,6 +18,7 @@ export interface HostpathReceiverConfig {
   concurrency: number;
   threads: number;
   max_stuck: number;
+  scanner: 'auto' | ScannerKind;
   compat_metrics: boolean;
 }
 
@@ -82,6 +84,11 @@ export const schema = {
     format: 'nat',
     default: 4,
   },
+  scanner: {
+    doc: 'How a walk thread reads a directory: native (getdents64 and fstatat relative to the directory, like du; built from C by npm ci), node-fs (Node\'s own readdir and lstat: no compiler needed, about 1.7 times du\'s CPU) or auto (native when it is built, else node-fs, with a warning in the log).',
+    format: ['auto', 'native', 'node-fs'],
+    default: 'auto' as 'auto' | ScannerKind,
+  },
   compat_metrics: {
     doc: 'Also emit the local-path metrics exporter\'s local_volume_stats_capacity_bytes and local_volume_stats_used_bytes (apparent bytes, as its `du -sb` did), labelled persistentvolumeclaim, namespace and node.',
     format: Boolean,
@@ -109,6 +116,10 @@ export function validateConfig(config: Readonly<HostpathReceiverConfig>): Array<
     if (!dir.startsWith('/')) problems.push({ path: `local_path_base_dirs::${i}`, message: `must be an absolute path, got "${dir}"` });
   });
   if (config.node_affinity_key === '') problems.push({ path: 'node_affinity_key', message: 'must not be empty' });
+  if (config.scanner === 'native') {
+    const available = chooseScanner();
+    if (available.kind !== 'native') problems.push({ path: 'scanner', message: `native is not available: ${available.reason ?? 'unknown reason'}; use auto or node-fs` });
+  }
   return problems;
 }
 

@@ -40,7 +40,7 @@ export class HostpathReceiver implements Receiver {
     this.#config = config;
     // PVs name their directories; pods tell which unpinned hostPath PVs are used here; the node's labels match affinity.
     this.#lookup = config.persistent_volumes && settings.kube ? settings.kube.require(['persistentvolumes', 'persistentvolumeclaims', 'pods', 'nodes']) : undefined;
-    this.#pool = new WalkPool({ threads: config.threads, maxStuck: config.max_stuck });
+    this.#pool = new WalkPool({ threads: config.threads, maxStuck: config.max_stuck, ...(config.scanner === 'auto' ? {} : { scanner: config.scanner }) });
     this.#scheduler = new VolumeScheduler({
       pool: this.#pool,
       logger: settings.logger,
@@ -64,6 +64,9 @@ export class HostpathReceiver implements Receiver {
       for (const [state, n] of Object.entries(t)) result.observe(threads, n, { receiver: this.#settings.id, state });
     };
     this.#settings.meter.addBatchObservableCallback(this.#observe, [threads]);
+    const scanner = this.#pool.scanner;
+    if (scanner.kind === 'native' || this.#config.scanner === 'node-fs') this.#settings.logger.info({ scanner: scanner.kind }, 'hostpath walk scanner');
+    else this.#settings.logger.warn({ scanner: scanner.kind, reason: scanner.reason }, 'hostpath walks use node-fs, the slower scanner');
     this.#discover();
     return Promise.resolve();
   }

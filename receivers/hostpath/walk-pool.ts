@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { blockExit, unblockExit } from '../../pipeline/exit-blockers.ts';
+import { chooseScanner, type ScannerChoice, type ScannerKind } from './native-scanner.ts';
 import {
   ABORT,
   ABORT_ENTRY_LIMIT,
@@ -57,7 +58,12 @@ export interface WalkPoolOptions {
   readonly stuckAfterMs?: number;
   /** Worker module; tests pass one that fails to load. */
   readonly workerUrl?: URL;
-  /** Test seam: stat through the public lstatSync only, not Node's fs binding (walk-worker.js). */
+  /**
+   * `native` (the default when it is built, see native-scanner.ts) or `node-fs`. Tests and the
+   * benchmark choose one to compare them.
+   */
+  readonly scanner?: ScannerKind;
+  /** Test seam for `node-fs`: stat through the public lstatSync only, not Node's fs binding (walk-worker.js). */
   readonly portableStat?: boolean;
 }
 
@@ -109,8 +115,10 @@ const DEFAULT_STUCK_AFTER_MS = 5000;
  * exit blocker, and replaced while fewer than `maxStuck` are aside.
  */
 export class WalkPool {
-  readonly #opts: Required<Omit<WalkPoolOptions, 'workerUrl' | 'portableStat'>>;
+  readonly #opts: Required<Omit<WalkPoolOptions, 'workerUrl' | 'portableStat' | 'scanner'>>;
   readonly #portableStat: boolean;
+  /** The scanner every thread of this pool uses, and why it is not the native one if not. */
+  readonly scanner: ScannerChoice;
   readonly #workerUrl: URL;
   readonly #pool = new Int32Array(new SharedArrayBuffer(4));
   readonly #slots = new Set<Slot>();
@@ -128,6 +136,11 @@ export class WalkPool {
     };
     this.#workerUrl = options.workerUrl ?? DEFAULT_WORKER_URL;
     this.#portableStat = options.portableStat === true;
+    const available = chooseScanner();
+    if (options.scanner === 'native' && available.kind !== 'native') {
+      throw new Error(`the native hostpath scanner was asked for but ${available.reason ?? 'is not available'}`);
+    }
+    this.scanner = options.scanner === 'node-fs' ? { kind: 'node-fs', reason: 'chosen by configuration' } : available;
   }
 
   /** Threads by state; `stuck` are set aside in an abandoned walk. */
@@ -234,7 +247,9 @@ export class WalkPool {
   }
 
   #spawn(): void {
-    const worker = new Worker(this.#workerUrl, { workerData: { pool: this.#pool.buffer, portableStat: this.#portableStat } });
+    const worker = new Worker(this.#workerUrl, {
+      workerData: { pool: this.#pool.buffer, portableStat: this.#portableStat, nativePath: this.scanner.nativePath },
+    });
     worker.unref();
     const slot: Slot = { worker, job: undefined, since: 0 };
     this.#slots.add(slot);

@@ -3,6 +3,8 @@
 // Sync fs calls block this thread only; async ones would queue on libuv's four shared pool
 // threads and stall every other file operation of the agent for the length of a walk.
 import { closeSync, constants, lstatSync, openSync, readdirSync, statfsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -94,6 +96,29 @@ function chooseLstat() {
 
 const lstatFields = chooseLstat();
 
+/**
+ * The native scanner (native/walkdir.c) when the pool found it built: one call per directory,
+ * getdents64 and fstatat relative to the directory's descriptor, like du.
+ * @type {{ scan: (path: WalkPath, dev: number, control: Int32Array, maxEntries: number, pool: Int32Array | null, handBackAbove: number, follow: boolean, out: Float64Array, links: number[], errors: number[]) => WalkPath[] } | undefined}
+ */
+const native = typeof workerData?.nativePath === 'string' ? createRequire(import.meta.url)(workerData.nativePath) : undefined;
+// scan()'s out fields and statuses (walkdir.c).
+const OUT_STATUS = 0;
+const OUT_OPEN_ERRNO = 1;
+const OUT_BLOCKS = 2;
+const OUT_BYTES = 3;
+const OUT_INODES = 4;
+const OUT_MOUNTS = 5;
+const SCAN_ABORTED = 1;
+const SCAN_HANDED_BACK = 2;
+const scanOut = new Float64Array(8);
+/** @type {number[]} */
+const scanLinks = [];
+/** @type {number[]} */
+const scanErrors = [];
+/** errno number → code, for the skipped-entry counts. */
+const ERRNO_CODES = new Map(Object.entries(osConstants.errno).map(([code, n]) => [n, code]));
+
 /** Errno code of a failed fs call, for the skipped-entry counts. */
 function codeOf(/** @type {unknown} */ err) {
   const code = /** @type {{ code?: unknown }} */ (err)?.code;
@@ -132,6 +157,16 @@ class Tally {
 
   skip(/** @type {string} */ reason) {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+  }
+
+  /** Counts a non-directory with more than one link once per inode. */
+  countLink(/** @type {number} */ ino, /** @type {number} */ blocks, /** @type {number} */ bytes) {
+    if (this.seen.has(ino)) return;
+    this.seen.set(ino, this.links.length);
+    this.links.push(ino, blocks, bytes);
+    this.blocks += blocks;
+    this.bytes += bytes;
+    this.inodes++;
   }
 
   /** Counts one entry; false for a second link to an inode already counted. */
@@ -259,7 +294,10 @@ class Walk {
       return;
     }
     try {
-      this.drain([`/proc/self/fd/${fd}`], jobId, false);
+      /** @type {WalkPath[]} */
+      const stack = [];
+      this.directory(`/proc/self/fd/${fd}`, stack, -1, true);
+      this.drain(stack, jobId, false);
     } finally {
       closeSync(fd);
     }
@@ -277,12 +315,60 @@ class Walk {
       if (shareable && stack.length > 1 && Atomics.load(pool, POOL_IDLE) > 0) {
         this.share(jobId, { kind: 'dirs', dirs: stack.splice(0, stack.length >> 1) });
       }
-      const dir = /** @type {WalkPath} */ (stack.pop());
+      this.directory(/** @type {WalkPath} */ (stack.pop()), stack, shareable ? jobId : -1, false);
+    }
+  }
+
+  /**
+   * Counts one directory's entries and pushes its subdirectories on `stack`. `follow` opens a
+   * /proc/self/fd/N root, a symlink by nature; every other directory is opened with O_NOFOLLOW
+   * by the native scanner.
+   * @param {WalkPath} dir
+   * @param {WalkPath[]} stack
+   * @param {number} jobId
+   * @param {boolean} follow
+   */
+  directory(dir, stack, jobId, follow) {
+    if (native === undefined) {
       const names = this.names(dir);
-      if (names === undefined || names.length === 0) continue;
+      if (names === undefined || names.length === 0) return;
       this.spend(names.length);
       if (this.aborted) return;
-      this.entries(dir, names, stack, shareable ? jobId : -1);
+      this.entries(dir, names, stack, jobId);
+      return;
+    }
+    const tally = this.tally;
+    const names = native.scan(dir, this.dev, this.control, this.maxEntries, jobId >= 0 ? pool : null, 2 * SHARE_CHUNK, follow, scanOut, scanLinks, scanErrors);
+    if (scanOut[OUT_OPEN_ERRNO] !== 0) {
+      tally.skip(ERRNO_CODES.get(scanOut[OUT_OPEN_ERRNO]) ?? 'EIO');
+      return;
+    }
+    for (let i = 0; i < scanErrors.length; i += 2) {
+      const code = ERRNO_CODES.get(scanErrors[i]) ?? 'EIO';
+      tally.skipped[code] = (tally.skipped[code] ?? 0) + scanErrors[i + 1];
+    }
+    for (let i = 0; i < scanLinks.length; i += 3) tally.countLink(scanLinks[i], scanLinks[i + 1], scanLinks[i + 2]);
+    scanErrors.length = 0;
+    scanLinks.length = 0;
+    tally.blocks += scanOut[OUT_BLOCKS];
+    tally.bytes += scanOut[OUT_BYTES];
+    tally.inodes += scanOut[OUT_INODES];
+    tally.mounts += scanOut[OUT_MOUNTS];
+    const status = scanOut[OUT_STATUS];
+    if (status === SCAN_ABORTED) {
+      this.aborted = true;
+      return;
+    }
+    // A huge directory while a thread is idle: its names (already spent) are split by entries().
+    if (status === SCAN_HANDED_BACK) {
+      this.entries(dir, names, stack, jobId);
+      return;
+    }
+    const long = byteLength(dir) > LONG_PATH_BYTES;
+    for (let i = 0; i < names.length; i++) {
+      const path = join(dir, names[i]);
+      if (long) this.deep(path, jobId);
+      else stack.push(path);
     }
   }
 }
