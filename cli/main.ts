@@ -6,6 +6,7 @@ import { resolveKubeConnection, type KubeConnection } from '../kube/connection.t
 import type { KubeService } from '../kube/lookup.ts';
 import { parseAgentSettings, type AgentSettings } from '../config/agent-settings.ts';
 import { DEFAULT_CONFIG_SOURCE, defaultConfigText } from '../config/default-config.ts';
+import { dockerAnswers } from '../receivers/docker/probe.ts';
 import { ConfigValidationError } from '../config/issues.ts';
 import { loadConfig, loadConfigFile, type LoadedConfig } from '../config/load.ts';
 import { PrometheusExporter } from '../exporters/prometheus/exporter.ts';
@@ -74,7 +75,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       { api_url: settings.kube_api_url, token_file: settings.kube_token_file, kubeconfig: settings.kubeconfig },
       env,
     );
-    config = loadAgentConfig(settings, env, connection !== undefined);
+    // The embedded config measures containers only where a Docker daemon answers.
+    const docker = settings.config ? false : await dockerAnswers(env);
+    config = loadAgentConfig(settings, env, connection !== undefined, docker);
   } catch (err) {
     return reportStartupError(err);
   }
@@ -91,10 +94,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
-function loadAgentConfig(settings: AgentSettings, env: NodeJS.ProcessEnv, kubernetes: boolean): LoadedConfig {
+function loadAgentConfig(settings: AgentSettings, env: NodeJS.ProcessEnv, kubernetes: boolean, docker: boolean): LoadedConfig {
   const registry = builtinRegistry();
   if (settings.config) return loadConfigFile(settings.config, registry, env);
-  return loadConfig({ text: defaultConfigText({ kubernetes }), source: DEFAULT_CONFIG_SOURCE, registry, env });
+  return loadConfig({ text: defaultConfigText({ kubernetes, docker }), source: DEFAULT_CONFIG_SOURCE, registry, env });
 }
 
 /** The one shared cache, created by the graph builder once the self-telemetry meter exists. */

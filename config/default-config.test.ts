@@ -38,3 +38,16 @@ void test('both embedded default configs load against the real built-in registry
   assert.match(String(k.receivers.get('filesystem')?.config.volume_plugins_exclude), /local-volume/);
   assert.deepEqual(k.warnings, []);
 });
+
+void test('where a Docker daemon answers, both default configs add the docker receiver to the metrics pipeline', () => {
+  for (const kubernetes of [false, true]) {
+    const plain = loadConfig({ text: defaultConfigText({ kubernetes }), source: DEFAULT_CONFIG_SOURCE, registry: builtinRegistry(), env: {} });
+    const c = loadConfig({ text: defaultConfigText({ kubernetes, docker: true }), source: DEFAULT_CONFIG_SOURCE, registry: builtinRegistry(), env: {} });
+    assert.equal(c.receivers.get('docker')?.type, 'docker');
+    assert.equal(c.receivers.get('docker')?.config.source, 'api');
+    assert.deepEqual(c.pipelines.get('metrics')?.receivers, [...(plain.pipelines.get('metrics')?.receivers ?? []), 'docker']);
+    assert.deepEqual(c.pipelines.get('metrics')?.processors, plain.pipelines.get('metrics')?.processors);
+    assert.deepEqual(c.warnings, []);
+    assert.equal(plain.receivers.has('docker'), false);
+  }
+});

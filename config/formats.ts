@@ -76,6 +76,19 @@ export function registerFormats(): void {
     },
   });
   convict.addFormat({
+    // Source names (Docker labels, environment variables: any non-empty string) → label names.
+    name: 'to-label-map',
+    validate(value: unknown) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of names to label names');
+      for (const [from, label] of Object.entries(value)) {
+        if (from === '') throw new Error('has an empty key');
+        if (typeof label !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label) || label.startsWith('__')) {
+          throw new Error(`"${from}" maps to ${JSON.stringify(label)}, which is not a valid label name`);
+        }
+      }
+    },
+  });
+  convict.addFormat({
     name: 'string-array',
     validate(value: unknown) {
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new Error('must be a list of strings');

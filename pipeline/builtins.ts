@@ -1,10 +1,11 @@
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.ts';
 import { k8sAttributesProcessorFactory } from '../processors/k8sattributes/factory.ts';
+import { dockerReceiverFactory } from '../receivers/docker/factory.ts';
 import { filesystemReceiverFactory } from '../receivers/filesystem/factory.ts';
 import { hostpathReceiverFactory } from '../receivers/hostpath/factory.ts';
 import { FactoryRegistry } from './registry.ts';
 
 /** Every component type nodemeter ships with. */
 export function builtinRegistry(): FactoryRegistry {
-  return new FactoryRegistry().register(filesystemReceiverFactory).register(hostpathReceiverFactory).register(prometheusExporterFactory).register(k8sAttributesProcessorFactory);
+  return new FactoryRegistry().register(filesystemReceiverFactory).register(hostpathReceiverFactory).register(dockerReceiverFactory).register(prometheusExporterFactory).register(k8sAttributesProcessorFactory);
 }

@@ -27,9 +27,14 @@ declare -A CHECKS=(
   # The hostpath receiver's native scanner (scripts/build-native.sh); the tests require it.
   [gcc]='command -v cc'
   [libc6-dev]='test -f /usr/include/stdio.h'
+  # A real Docker daemon for the Docker receiver's tests (test/support/dockerd.ts), by fixed
+  # path: /usr/local/bin/docker may be an unrelated client.
+  [docker.io]='test -x /usr/sbin/dockerd && test -x /usr/bin/docker'
+  # The test image is a static busybox alone (no registry to pull from).
+  [busybox-static]='dpkg -s busybox-static'
 )
 ORDER=(prometheus prometheus-pushgateway prometheus-node-exporter xfsprogs fuse3 python3-fusepy
-  util-linux e2fsprogs procps coreutils curl gcc libc6-dev)
+  util-linux e2fsprogs procps coreutils curl gcc libc6-dev docker.io busybox-static)
 
 missing=()
 for pkg in "${ORDER[@]}"; do
@@ -75,9 +80,10 @@ wait_for_locks() {
 }
 APT=(apt-get -o DPkg::Lock::Timeout=900 -o Dpkg::Use-Pty=0 -y -q)
 
-# The tests start their own Prometheus and exporters on free loopback ports: keep the
-# packages' init scripts from starting system daemons on :9090/:9091/:9100 (policy-rc.d
-# exit 101 = "action forbidden"), unless the machine already has a policy of its own.
+# The tests start their own Prometheus, exporters and dockerd: keep the packages' init
+# scripts from starting system daemons (policy-rc.d exit 101 = "action forbidden"), unless
+# the machine already has a policy of its own. Those would take :9090/:9091/:9100, and a
+# system containerd's /run/containerd/containerd.sock would be used by every test dockerd.
 POLICY=/usr/sbin/policy-rc.d
 if [ ! -e "$POLICY" ]; then
   printf '#!/bin/sh\nexit 101\n' >"$POLICY"

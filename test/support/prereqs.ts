@@ -6,7 +6,7 @@
  * {@link requirePrereqs} throws one error naming every missing piece and how to get
  * it, so the test fails with a useful message instead of a confusing one later.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -19,7 +19,8 @@ export type Prereq =
   | 'fuse' // /dev/fuse, fusermount3 and python3-fusepy under /usr/bin/python3
   | 'df'
   | 'prometheus'
-  | 'promtool';
+  | 'promtool'
+  | 'dockerd'; // Debian's dockerd + docker CLI, static busybox for the test image, root
 
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 const HINT = 'run `bash scripts/install-test-deps.sh` as root';
@@ -80,6 +81,27 @@ function check(p: Prereq): string[] {
     case 'promtool':
       need('promtool', 'prometheus');
       break;
+    case 'dockerd': {
+      // Fixed paths, not PATH: /usr/local/bin/docker may be an unrelated, newer client.
+      const needFile = (path: string, pkg: string): void => {
+        try {
+          accessSync(path, constants.X_OK);
+        } catch {
+          missing.push(`${path} (Debian package ${pkg}; ${HINT})`);
+        }
+      };
+      needFile('/usr/sbin/dockerd', 'docker.io');
+      needFile('/usr/bin/docker', 'docker.io');
+      needFile('/bin/busybox', 'busybox-static');
+      // The test image holds busybox alone, no libraries: a dynamic one names its loader
+      // (PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2) in its first page.
+      if (existsSync('/bin/busybox') && /ld-linux|ld-musl/.test(readFileSync('/bin/busybox').subarray(0, 4096).toString('latin1'))) {
+        missing.push(`a statically linked /bin/busybox (this one is dynamic; Debian package busybox-static; ${HINT})`);
+      }
+      need('unshare', 'util-linux');
+      if (process.getuid?.() !== 0) missing.push('root privileges (dockerd runs as root; run the tests as root)');
+      break;
+    }
   }
   return missing;
 }
