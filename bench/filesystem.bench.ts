@@ -26,7 +26,8 @@ import {
   threadTicksByName,
   totalTicks,
 } from './lib/proc.ts';
-import { round, summarize, type Summary } from './lib/stats.ts';
+import { mib, ratio, round, summarize, type Summary } from './lib/stats.ts';
+import { gitDescribe } from './lib/git.ts';
 
 export const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
 
@@ -323,23 +324,8 @@ function durationDeltas(before: Sample[], after: Sample[]): Record<string, { cou
   return out;
 }
 
-function mib(bytes: number | undefined): number | null {
-  return bytes === undefined ? null : round(bytes / 1048576, 1);
-}
 
-function ratio(a: number | undefined, b: number | undefined): number | null {
-  return a === undefined || b === undefined || b === 0 ? null : round(a / b, 3);
-}
 
-function gitDescribe(repoRoot: string): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=normal', '--', '.', ':!bench'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    return dirty === '' ? head : `${head}+uncommitted`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function targetReport(t: Target, iterations: number, ticksPerSecond: number): Record<string, unknown> {
   const wall: Summary = summarize(t.wallMs);

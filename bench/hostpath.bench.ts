@@ -14,7 +14,8 @@ import { ensureTree, type TreeInfo } from './lib/file-tree.ts';
 import { clockTicksPerSecond, readCpuTicks, readThreadTicks, threadTicksByName, totalTicks } from './lib/proc.ts';
 import { otherLoad, ownCpuMs, readMachineCpu, waitForQuiet, type OtherLoad } from './lib/machine-load.ts';
 import { runWithRusage, type Rusage } from './lib/rusage.ts';
-import { round, summarize, type Summary } from './lib/stats.ts';
+import { mib, ratio, round, summarize, type Summary } from './lib/stats.ts';
+import { gitDescribe } from './lib/git.ts';
 import type { ChildReply, ChildRequest, DelayStats } from './lib/walk-child.ts';
 
 export const DEFAULT_SIZES = [200_000, 1_000_000];
@@ -66,12 +67,7 @@ export interface HostpathBenchOptions {
 
 const MiB = 1024 * 1024;
 
-const mib = (bytes: number | undefined): number | null => (bytes === undefined ? null : round(bytes / MiB, 1));
 
-function ratio(a: number | undefined, b: number | undefined): number | null {
-  if (a === undefined || b === undefined || b === 0) return null;
-  return round(a / b, 3);
-}
 
 // ---------------------------------------------------------------------------------------------
 // nodemeter: one long-lived child per tree size (bench/lib/walk-child.ts)
@@ -236,15 +232,6 @@ function dropDentriesAndInodes(): void {
   writeFileSync('/proc/sys/vm/drop_caches', '2');
 }
 
-function gitDescribe(repoRoot: string): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=normal', '--', '.', ':!bench'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    return dirty === '' ? head : `${head}+uncommitted`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -40,3 +40,13 @@ export function round(value: number, decimals = 3): number {
   const factor = 10 ** decimals;
   return Math.round(value * factor) / factor;
 }
+
+/** Bytes as MiB with one decimal, for reports; null when unknown. */
+export function mib(bytes: number | undefined): number | null {
+  return bytes === undefined ? null : round(bytes / 1048576, 1);
+}
+
+/** a / b to three decimals; null when either is unknown or b is 0. */
+export function ratio(a: number | undefined, b: number | undefined): number | null {
+  return a === undefined || b === undefined || b === 0 ? null : round(a / b, 3);
+}

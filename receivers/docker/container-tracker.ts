@@ -86,6 +86,8 @@ export class ContainerTracker {
     const max = this.#opts.backoffMaxMs ?? 30_000;
     let backoff = min;
     while (!this.#stopped) {
+      // What the loop is waiting on, so a failure is counted against it.
+      let operation = 'version';
       try {
         const { apiVersion, daemon } = await this.#opts.client.negotiate();
         this.#daemonVersion = daemon.Version;
@@ -98,17 +100,17 @@ export class ContainerTracker {
         this.#events = events;
         // Awaited below; until then a failed stream must not count as an unhandled rejection.
         events.closed.catch(() => undefined);
+        operation = 'list';
         await this.#refresh();
         this.#setUp(true);
         backoff = min;
         this.#scheduleRefresh();
-        await events.closed.catch((err: unknown) => {
-          throw tagged('events', err);
-        });
+        operation = 'events';
+        await events.closed;
         if (!this.#stopped) throw new EngineError('NM_DOCKER_EVENTS_ENDED', `${this.#opts.client.endpoint}: the event stream ended`, { retryable: true });
       } catch (err) {
         if (this.#stopped) break;
-        this.#opts.onError(errorOperation(err), err);
+        this.#opts.onError(operation, err);
         this.#opts.logger.warn({ err, retryInMs: backoff }, 'docker daemon not answering; retrying');
       } finally {
         clearTimeout(this.#refreshTimer);
@@ -169,12 +171,7 @@ export class ContainerTracker {
   }
 
   async #doRefresh(): Promise<void> {
-    let list;
-    try {
-      list = await this.#opts.client.listContainers(this.#opts.includeStopped);
-    } catch (err) {
-      throw tagged('list', err);
-    }
+    const list = await this.#opts.client.listContainers(this.#opts.includeStopped);
     const seen = new Set<string>();
     const toInspect: string[] = [];
     for (const c of list) {
@@ -223,17 +220,4 @@ export class ContainerTracker {
     }
     if (REINSPECT.has(action) || action.startsWith('health_status')) void this.#inspect(id);
   }
-}
-
-/** The operation an error came from, for the failure counter. */
-function errorOperation(err: unknown): string {
-  const op = (err as { operation?: unknown })?.operation;
-  if (typeof op === 'string') return op;
-  if (err instanceof EngineError && err.code === 'NM_DOCKER_EVENTS_ENDED') return 'events';
-  return 'version';
-}
-
-function tagged(operation: string, err: unknown): unknown {
-  if (err !== null && typeof err === 'object') Object.defineProperty(err, 'operation', { value: operation, enumerable: false });
-  return err;
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compareApiVersions, EngineClient, EngineError, negotiateApiVersion } from './engine-client.ts';
 import { parseEndpoint, resolveEndpointUrl } from './engine-endpoint.ts';
+import { dockerAnswers } from './probe.ts';
 import type { EngineEvent } from './engine-types.ts';
 
 describe('docker endpoint', () => {
@@ -87,6 +88,11 @@ class FakeDaemon {
       res.end(JSON.stringify(body));
     };
     if (path === '/version') return json(200, { Version: 'fake', ...this.version });
+    if (path === '/_ping') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('OK');
+      return;
+    }
     if (path === '/containers/json') return json(200, [{ Id: 'abc', Names: ['/one'], State: 'running' }]);
     if (path === '/containers/abc/stats') return json(200, { cpu_stats: { cpu_usage: { total_usage: 5e9 } } });
     if (path === '/containers/gone/json') return json(404, { message: 'No such container: gone' });
@@ -158,6 +164,14 @@ describe('EngineClient against a daemon on a unix socket', () => {
     const slow = await client.inspect('slow').catch((e: unknown) => e);
     assert.ok(slow instanceof EngineError && slow.code === 'NM_DOCKER_TIMEOUT' && slow.retryable, String(slow));
     client.destroy();
+  });
+
+  it('the start-up probe finds a daemon at DOCKER_HOST and says no for an absent or unusable one', async () => {
+    const { daemon } = await start({ ApiVersion: '1.41' });
+    assert.equal(await dockerAnswers({ DOCKER_HOST: `unix://${daemon.socketPath}` }), true);
+    assert.equal(daemon.paths.at(-1), '/_ping');
+    assert.equal(await dockerAnswers({ DOCKER_HOST: `unix://${join(dir, 'absent.sock')}` }), false);
+    assert.equal(await dockerAnswers({ DOCKER_HOST: 'ssh://me@host' }), false);
   });
 
   it('reports an absent daemon as unreachable, naming the endpoint', async () => {

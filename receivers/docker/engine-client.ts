@@ -86,6 +86,16 @@ export class EngineClient {
     return { apiVersion: this.#version, daemon };
   }
 
+  /** Whether the daemon answers `GET /_ping` with 200 (any failure is false). */
+  async ping(): Promise<boolean> {
+    try {
+      await this.#get('/_ping');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Containers, running ones only unless `all`. */
   listContainers(all: boolean, signal?: AbortSignal): Promise<ContainerSummary[]> {
     return this.#getJson<ContainerSummary[]>(`${this.#prefix()}/containers/json?all=${all ? 1 : 0}`, signal);
@@ -169,23 +179,23 @@ export class EngineClient {
     return e.kind === 'unix' ? { socketPath: e.socketPath, agent: this.#agent } : { host: e.host, port: e.port, agent: this.#agent };
   }
 
-  #getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  async #getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+    const body = await this.#get(path, signal);
+    try {
+      return JSON.parse(body) as T;
+    } catch (err) {
+      throw new EngineError('NM_DOCKER_BAD_RESPONSE', `${this.endpoint} ${path}: the reply is not JSON (${(err as Error).message})`, { retryable: true, cause: err });
+    }
+  }
+
+  /** The body of a 200 reply; an EngineError for any other status or a transport failure. */
+  #get(path: string, signal?: AbortSignal): Promise<string> {
     const timeout = AbortSignal.timeout(this.#opts.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       const req = request({ ...this.#target(), path, method: 'GET', headers: { accept: 'application/json' }, signal: combined }, (res) => {
         this.#readBody(path, res).then(
-          (body) => {
-            if (res.statusCode !== 200) {
-              reject(this.#statusError(path, res.statusCode ?? 0, body));
-              return;
-            }
-            try {
-              resolve(JSON.parse(body) as T);
-            } catch (err) {
-              reject(new EngineError('NM_DOCKER_BAD_RESPONSE', `${this.endpoint} ${path}: the reply is not JSON (${(err as Error).message})`, { retryable: true, cause: err }));
-            }
-          },
+          (body) => (res.statusCode === 200 ? resolve(body) : reject(this.#statusError(path, res.statusCode ?? 0, body))),
           (err: unknown) => reject(this.#transportError(path, err, timeout.aborted)),
         );
       });

@@ -1,24 +1,20 @@
-import { request } from 'node:http';
+import { EngineClient } from './engine-client.ts';
 import { parseEndpoint, resolveEndpointUrl } from './engine-endpoint.ts';
 
 /**
  * Whether a Docker daemon answers at DOCKER_HOST or the default socket (`GET /_ping` → 200
  * within `timeoutMs`), for the embedded default config. Never rejects: anything else is "no".
  */
-export function dockerAnswers(env: NodeJS.ProcessEnv, timeoutMs = 1000): Promise<boolean> {
-  let endpoint;
+export async function dockerAnswers(env: NodeJS.ProcessEnv, timeoutMs = 1000): Promise<boolean> {
+  let client: EngineClient;
   try {
-    endpoint = parseEndpoint(resolveEndpointUrl('', env));
+    client = new EngineClient({ endpoint: parseEndpoint(resolveEndpointUrl('', env)), timeoutMs, maxSockets: 1 });
   } catch {
-    return Promise.resolve(false);
+    return false;
   }
-  const target = endpoint.kind === 'unix' ? { socketPath: endpoint.socketPath } : { host: endpoint.host, port: endpoint.port };
-  return new Promise((resolve) => {
-    const req = request({ ...target, path: '/_ping', method: 'GET', signal: AbortSignal.timeout(timeoutMs) }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
+  try {
+    return await client.ping();
+  } finally {
+    client.destroy();
+  }
 }

@@ -155,8 +155,9 @@ class Tally {
   /** @type {number[]} */
   links = [];
 
-  skip(/** @type {string} */ reason) {
-    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+  /** Counts entries left out of the totals (vanished or unreadable), by errno code. */
+  countSkipped(/** @type {string} */ reason, n = 1) {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + n;
   }
 
   /** Counts a non-directory with more than one link once per inode. */
@@ -228,7 +229,7 @@ class Walk {
       for (let i = 0; i < names.length; i++) if (names[i].includes(REPLACEMENT)) return readdirSync(dir, BUFFER_NAMES);
       return names;
     } catch (err) {
-      this.tally.skip(codeOf(err));
+      this.tally.countSkipped(codeOf(err));
       return undefined;
     }
   }
@@ -259,11 +260,11 @@ class Walk {
       try {
         s = lstatFields(path);
       } catch (err) {
-        tally.skip(codeOf(err));
+        tally.countSkipped(codeOf(err));
         continue;
       }
       if (s === undefined) {
-        tally.skip('ENOENT');
+        tally.countSkipped('ENOENT');
         continue;
       }
       // Like `du -x`: another filesystem's mount point is neither counted nor entered.
@@ -290,7 +291,7 @@ class Walk {
     try {
       fd = openSync(path, DIR_FLAGS);
     } catch (err) {
-      this.tally.skip(codeOf(err));
+      this.tally.countSkipped(codeOf(err));
       return;
     }
     try {
@@ -340,12 +341,11 @@ class Walk {
     const tally = this.tally;
     const names = native.scan(dir, this.dev, this.control, this.maxEntries, jobId >= 0 ? pool : null, 2 * SHARE_CHUNK, follow, scanOut, scanLinks, scanErrors);
     if (scanOut[OUT_OPEN_ERRNO] !== 0) {
-      tally.skip(ERRNO_CODES.get(scanOut[OUT_OPEN_ERRNO]) ?? 'EIO');
+      tally.countSkipped(ERRNO_CODES.get(scanOut[OUT_OPEN_ERRNO]) ?? 'EIO');
       return;
     }
     for (let i = 0; i < scanErrors.length; i += 2) {
-      const code = ERRNO_CODES.get(scanErrors[i]) ?? 'EIO';
-      tally.skipped[code] = (tally.skipped[code] ?? 0) + scanErrors[i + 1];
+      tally.countSkipped(ERRNO_CODES.get(scanErrors[i]) ?? 'EIO', scanErrors[i + 1]);
     }
     for (let i = 0; i < scanLinks.length; i += 3) tally.countLink(scanLinks[i], scanLinks[i + 1], scanLinks[i + 2]);
     scanErrors.length = 0;

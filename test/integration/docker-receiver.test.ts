@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAgent, type Agent } from '../support/agent.ts';
 import { Dockerd, type DockerStatsRow } from '../support/dockerd.ts';
-import { findSamples, parseExposition, type Sample } from '../support/exposition.ts';
+import { findSamples, parseExposition, sampleValue, type Sample } from '../support/exposition.ts';
 import { requirePrereqs } from '../support/prereqs.ts';
-import { run as run2, sleep } from '../support/proc.ts';
+import { run as run2, sleep, waitFor } from '../support/proc.ts';
 
 const MiB = 1024 * 1024;
 const HELD_BYTES = 30_000_000;
@@ -51,25 +51,9 @@ async function scrape(agent: Agent): Promise<{ text: string; samples: Sample[] }
   return { text: res.body, samples: parseExposition(res.body) };
 }
 
-function one(samples: readonly Sample[], name: string, match: Record<string, string>): number {
-  const found = findSamples(samples, name, match);
-  assert.equal(found.length, 1, `${name}${JSON.stringify(match)}: expected one sample, found ${found.length}`);
-  return (found[0] as Sample).value;
-}
-
-/** Polls `check` (which throws until it holds) every 100 ms until it passes or `timeoutMs` ends. */
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      return await check();
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms: ${(last as Error)?.message ?? last}`);
+/** Polls until `check` stops throwing (proc.ts's waitFor, for checks that return nothing). */
+function eventually(what: string, timeoutMs: number, check: () => Promise<void>): Promise<true> {
+  return waitFor(what, async () => (await check(), true as const), { timeoutMs });
 }
 
 function within(actual: number, expected: number, relative: number, absolute: number, what: string): void {
@@ -122,7 +106,7 @@ describe('docker receiver against a real dockerd', () => {
     for (const agent of [apiAgent, cgroupAgent]) {
       await eventually('a first complete round', 15_000, async () => {
         const { samples } = await scrape(agent);
-        for (const name of ['burner', 'memhog', 'writer', 'checked', 'server', 'client']) one(samples, 'container_memory_usage_bytes', { name });
+        for (const name of ['burner', 'memhog', 'writer', 'checked', 'server', 'client']) sampleValue(samples, 'container_memory_usage_bytes', { name });
       });
     }
   });
@@ -166,13 +150,13 @@ describe('docker receiver against a real dockerd', () => {
       assert.ok(!text.includes('s3cr3t-value') && !text.includes('SECRET_TOKEN'), 'an environment variable not asked for never becomes a label');
       assert.ok(!text.includes('excluded-one'), 'excluded_names drops the container');
     }
-    assert.equal(one(api.samples, 'nodemeter_docker_up', {}), 1);
+    assert.equal(sampleValue(api.samples, 'nodemeter_docker_up', {}), 1);
   });
 
   it('the two sources agree with each other and with docker stats --no-stream', async () => {
     const [api, cg, stats] = await Promise.all([scrape(apiAgent as Agent), scrape(cgroupAgent as Agent), dockerd.statsNoStream()]);
     const rows = new Map<string, DockerStatsRow>(stats.map((r) => [r.name, r]));
-    const both = (family: string, name: string, extra: Record<string, string> = {}): [number, number] => [one(api.samples, family, { name, ...extra }), one(cg.samples, family, { name, ...extra })];
+    const both = (family: string, name: string, extra: Record<string, string> = {}): [number, number] => [sampleValue(api.samples, family, { name, ...extra }), sampleValue(cg.samples, family, { name, ...extra })];
 
     // CPU: the burner uses a whole CPU; the two agents read it up to a round (1 s) apart.
     const [apiCpu, cgCpu] = both('container_cpu_usage_seconds_total', 'burner');
@@ -229,10 +213,10 @@ describe('docker receiver against a real dockerd', () => {
 
   it('reports running and health state', async () => {
     const { samples } = await scrape(apiAgent as Agent);
-    assert.equal(one(samples, 'container_health_status', { name: 'checked', status: 'healthy' }), 1);
-    assert.equal(one(samples, 'container_health_status', { name: 'checked', status: 'none' }), 0);
-    assert.equal(one(samples, 'container_health_status', { name: 'burner', status: 'none' }), 1);
-    assert.equal(one(samples, 'container_running', { name: 'burner' }), 1);
+    assert.equal(sampleValue(samples, 'container_health_status', { name: 'checked', status: 'healthy' }), 1);
+    assert.equal(sampleValue(samples, 'container_health_status', { name: 'checked', status: 'none' }), 0);
+    assert.equal(sampleValue(samples, 'container_health_status', { name: 'burner', status: 'none' }), 1);
+    assert.equal(sampleValue(samples, 'container_running', { name: 'burner' }), 1);
   });
 
   it('follows a container started, stopped and removed after the agents started (through events)', async () => {
@@ -240,15 +224,15 @@ describe('docker receiver against a real dockerd', () => {
     for (const agent of [apiAgent as Agent, cgroupAgent as Agent]) {
       await eventually('the new container’s usage', 10_000, async () => {
         const { samples } = await scrape(agent);
-        assert.equal(one(samples, 'container_running', { name: 'late' }), 1);
-        one(samples, 'container_memory_usage_bytes', { name: 'late' });
+        assert.equal(sampleValue(samples, 'container_running', { name: 'late' }), 1);
+        sampleValue(samples, 'container_memory_usage_bytes', { name: 'late' });
       });
     }
     await dockerd.docker(['stop', '-t', '1', late.id]);
     for (const agent of [apiAgent as Agent, cgroupAgent as Agent]) {
       await eventually('the stopped container losing its usage series', 10_000, async () => {
         const { samples } = await scrape(agent);
-        assert.equal(one(samples, 'container_running', { name: 'late' }), 0);
+        assert.equal(sampleValue(samples, 'container_running', { name: 'late' }), 0);
         assert.equal(findSamples(samples, 'container_memory_usage_bytes', { name: 'late' }).length, 0);
         assert.equal(findSamples(samples, 'container_cpu_usage_seconds_total', { name: 'late' }).length, 0);
       });
@@ -269,15 +253,15 @@ describe('docker receiver against a real dockerd', () => {
     try {
       await eventually('the absent daemon reported', 10_000, async () => {
         const { samples } = await scrape(waiting);
-        assert.equal(one(samples, 'nodemeter_docker_up', {}), 0);
-        assert.ok(one(samples, 'nodemeter_docker_errors_total', { operation: 'version' }) >= 1);
+        assert.equal(sampleValue(samples, 'nodemeter_docker_up', {}), 0);
+        assert.ok(sampleValue(samples, 'nodemeter_docker_errors_total', { operation: 'version' }) >= 1);
       });
       // The daemon "appears" at the configured path.
       await symlink(dockerd.socketPath, later);
       await eventually('the daemon found once it answers', 40_000, async () => {
         const { samples } = await scrape(waiting);
-        assert.equal(one(samples, 'nodemeter_docker_up', {}), 1);
-        one(samples, 'container_memory_usage_bytes', { name: 'burner' });
+        assert.equal(sampleValue(samples, 'nodemeter_docker_up', {}), 1);
+        sampleValue(samples, 'container_memory_usage_bytes', { name: 'burner' });
       });
 
       // Restart: the agents see the daemon go and come back; containers without a restart policy stay stopped.
@@ -296,9 +280,9 @@ describe('docker receiver against a real dockerd', () => {
       for (const agent of [apiAgent as Agent, cgroupAgent as Agent, waiting]) {
         await eventually('the daemon answering again', 40_000, async () => {
           const { samples } = await scrape(agent);
-          assert.equal(one(samples, 'nodemeter_docker_up', {}), 1);
-          assert.equal(one(samples, 'container_running', { name: 'burner' }), 0, 'the restart stopped the burner');
-          assert.ok(one(samples, 'nodemeter_docker_errors_total', { operation: 'events' }) >= 1, 'the lost event stream was counted');
+          assert.equal(sampleValue(samples, 'nodemeter_docker_up', {}), 1);
+          assert.equal(sampleValue(samples, 'container_running', { name: 'burner' }), 0, 'the restart stopped the burner');
+          assert.ok(sampleValue(samples, 'nodemeter_docker_errors_total', { operation: 'events' }) >= 1, 'the lost event stream was counted');
         });
         assert.ok(!agent.exited, 'the agent is still running');
       }
@@ -306,7 +290,7 @@ describe('docker receiver against a real dockerd', () => {
       await dockerd.runContainer({ name: 'after-restart', command: 'sleep 100000' });
       await eventually('a container started after the restart', 10_000, async () => {
         const { samples } = await scrape(apiAgent as Agent);
-        one(samples, 'container_memory_usage_bytes', { name: 'after-restart' });
+        sampleValue(samples, 'container_memory_usage_bytes', { name: 'after-restart' });
       });
     } finally {
       await waiting.stop();

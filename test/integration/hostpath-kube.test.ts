@@ -13,7 +13,7 @@ import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AGENT_BIN, NODE24, REPO_ROOT, startAgent, type Agent } from '../support/agent.ts';
+import { AGENT_BIN, NODE24, REPO_ROOT, startAgent, VOLUME_FAMILIES, type Agent } from '../support/agent.ts';
 import { buildHardLinks, buildManyFiles, buildSizedFiles, buildSymlinks, du, makeTempTree, requireCommands, type TempTree } from '../support/du-tree.ts';
 import { findSamples, formatSample, parseExposition, sampleValue, type Sample } from '../support/exposition.ts';
 import { demoCluster, dynamicPvName, localPvName, namespace, persistentVolume, persistentVolumeClaim, type PvSource } from '../support/kube-api/fixtures.ts';
@@ -32,15 +32,6 @@ const BIG_FILES = 100_000;
 
 type Labels = Record<string, string>;
 type Plugin = 'host-path' | 'local-volume';
-
-const KUBELET_FAMILIES = [
-  'kubelet_volume_stats_capacity_bytes',
-  'kubelet_volume_stats_available_bytes',
-  'kubelet_volume_stats_used_bytes',
-  'kubelet_volume_stats_inodes',
-  'kubelet_volume_stats_inodes_free',
-  'kubelet_volume_stats_inodes_used',
-] as const;
 
 /** One PV/PVC pair and its directory, with what the agent should report for it. */
 interface Vol {
@@ -352,7 +343,7 @@ describe('hostpath receiver with the Kubernetes API: local-path, local and hostP
     for (const v of hostPath) {
       const want = await duVol(v);
       const labels = kubeletLabels(v);
-      for (const family of KUBELET_FAMILIES) {
+      for (const family of VOLUME_FAMILIES) {
         const found = findSamples(samples, family, { persistentvolume: v.pv });
         assert.equal(found.length, 1, `${v.claim}: one ${family}, got:\n${listing(found)}`);
         assert.deepEqual(found[0]!.labels, labels, `${v.claim}: ${family} labels`);
@@ -383,7 +374,7 @@ describe('hostpath receiver with the Kubernetes API: local-path, local and hostP
     assert.deepEqual(local, [DEMO[1], LOCAL, LOCAL_BY_LABEL]);
     for (const v of local) {
       const want = await duVol(v);
-      for (const family of KUBELET_FAMILIES) {
+      for (const family of VOLUME_FAMILIES) {
         const found = findSamples(samples, family, { persistentvolume: v.pv });
         assert.equal(found.length, 1, `${v.claim}: one ${family}`);
         assert.deepEqual(found[0]!.labels, { ...kubeletLabels(v), volume_plugin: 'local-volume' }, `${v.claim}: ${family} labels`);
@@ -402,7 +393,7 @@ describe('hostpath receiver with the Kubernetes API: local-path, local and hostP
     assert.deepEqual(samples.filter((s) => s.labels.persistentvolume === unclaimed), [], 'an Available PV is not measured');
     // Exactly this node's volumes, each once, on every kubelet family.
     const expected = MEASURED.map((v) => v.pv).sort();
-    for (const family of KUBELET_FAMILIES) {
+    for (const family of VOLUME_FAMILIES) {
       const pvs = findSamples(samples, family).map((s) => s.labels.persistentvolume ?? '(none)').sort();
       assert.deepEqual(pvs, expected, `${family}: the PVs of this node`);
     }
@@ -469,7 +460,7 @@ describe('hostpath receiver with the Kubernetes API: local-path, local and hostP
     const samples = await waitForScrape(agentA!, 'ENOENT counted twice', (s) => (findSamples(s, 'nodemeter_hostpath_walk_failures_total', { ...at, reason: 'ENOENT' })[0]?.value ?? 0) >= 2 ? s : undefined, 10_000);
     assert.deepEqual(findSamples(samples, 'nodemeter_hostpath_volume_error', at).map((s) => [s.labels, s.value]), [[{ ...kubeletLabels(MISSING), reason: 'ENOENT' }, 1]]);
     assert.ok(sampleValue(samples, 'nodemeter_hostpath_walk_failures_total', { ...at, reason: 'ENOENT' }) >= 1);
-    for (const family of [...KUBELET_FAMILIES, 'nodemeter_hostpath_walk_last_success_timestamp_seconds', 'nodemeter_hostpath_walk_age_seconds']) {
+    for (const family of [...VOLUME_FAMILIES, 'nodemeter_hostpath_walk_last_success_timestamp_seconds', 'nodemeter_hostpath_walk_age_seconds']) {
       assert.deepEqual(findSamples(samples, family, at), [], `${family}: nothing for a volume never walked`);
     }
     assert.deepEqual(findSamples(samples, 'local_volume_stats_used_bytes', compatLabels(MISSING)), [], 'no compat usage either');
@@ -501,7 +492,7 @@ describe('hostpath receiver with the Kubernetes API: local-path, local and hostP
     const samples = await waitForVolumes(agentB!, MEASURED, 'agent B: every volume through k8sattributes');
     for (const v of MEASURED) {
       const labels = { ...kubeletLabels(v), volume_source: v.plugin === 'local-volume' ? 'local' : 'hostPath' };
-      for (const family of KUBELET_FAMILIES) {
+      for (const family of VOLUME_FAMILIES) {
         const found = findSamples(samples, family, { persistentvolume: v.pv });
         assert.equal(found.length, 1, `${v.claim}: one ${family} after k8sattributes`);
         assert.deepEqual(found[0]!.labels, labels, `${v.claim}: ${family} labels after k8sattributes`);
