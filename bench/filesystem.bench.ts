@@ -3,7 +3,6 @@
 // laid out like a kubelet's volume tree, inside one private mount namespace. See bench/README.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +14,7 @@ import { createKeepAliveAgent, httpGet, type HttpResponse } from '../test/suppor
 import { MountNamespace } from '../test/support/mountns.ts';
 import { NodeExporter } from '../test/support/node-exporter.ts';
 import { Cleanup } from './lib/cleanup.ts';
+import { ensureInstalled } from './lib/install.ts';
 import { summarizeCpuProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { createTreeDirectories, mountScript, planTree, type TreeLayout } from './lib/kubelet-tree.ts';
 import {
@@ -28,6 +28,7 @@ import {
 } from './lib/proc.ts';
 import { mib, ratio, round, summarize, type Summary } from './lib/stats.ts';
 import { gitDescribe } from './lib/git.ts';
+import { hostDescription } from './lib/report.ts';
 
 export const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
 
@@ -98,20 +99,6 @@ interface SeriesCount {
 // ---------------------------------------------------------------------------------------------
 // node_exporter
 
-function ensureNodeExporter(repoRoot: string, log: (l: string) => void): void {
-  if (existsSync(NODE_EXPORTER)) return;
-  const script = join(repoRoot, 'scripts', 'install-test-deps.sh');
-  if (existsSync(script)) {
-    log(`${NODE_EXPORTER} missing; running scripts/install-test-deps.sh`);
-    execFileSync('bash', [script], { stdio: 'inherit', cwd: repoRoot });
-  } else {
-    log(`${NODE_EXPORTER} missing; installing prometheus-node-exporter with apt-get`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'prometheus-node-exporter'], { stdio: 'inherit', env });
-  }
-  if (!existsSync(NODE_EXPORTER)) throw new Error(`${NODE_EXPORTER} still missing after installing`);
-}
 
 function nodeExporterVersion(): string {
   const out = execFileSync(NODE_EXPORTER, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -377,7 +364,7 @@ function removeStaleWorkDirs(log: (l: string) => void): void {
 export async function runFilesystemBench(opts: FilesystemBenchOptions): Promise<Record<string, unknown>> {
   const { log } = opts;
   if (process.getuid?.() !== 0) throw new Error('the filesystem benchmark needs root (mount namespaces, tmpfs mounts)');
-  ensureNodeExporter(opts.repoRoot, log);
+  ensureInstalled(opts.repoRoot, NODE_EXPORTER, 'prometheus-node-exporter', log);
   if (!opts.skipNodemeter) {
     const check = nodemeterRuns(opts.repoRoot);
     if (!check.ok) throw new Error(`\`node bin/nodemeter.js --help\` fails, so the agent cannot be benchmarked yet (use --skip-nodemeter to check the harness):\n${check.detail}`);
@@ -512,13 +499,7 @@ export async function runFilesystemBench(opts: FilesystemBenchOptions): Promise<
   const result: Record<string, unknown> = {
     benchmark: 'filesystem',
     date: new Date().toISOString(),
-    host: {
-      kernel: release(),
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
-      memoryMiB: Math.round(totalmem() / 1048576),
-      clockTicksPerSecond: ticksPerSecond,
-    },
+    host: { ...hostDescription(), clockTicksPerSecond: ticksPerSecond },
     versions: { node: process.version, nodeExporter: nodeExporterVersion(), nodemeter: gitDescribe(opts.repoRoot) },
     parameters: {
       mounts: opts.mounts,

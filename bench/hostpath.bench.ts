@@ -1,21 +1,21 @@
 // hostPath volume walks, side by side: nodemeter's WalkPool (receivers/hostpath/walk-pool.ts)
 // against GNU `du -s -x` on the same synthetic trees (200 000 and 1 000 000 files by default),
 // in the same run, caches warmed alike, runs interleaved. No root needed. See bench/README.md.
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ScannerKind } from '../receivers/hostpath/native-scanner.ts';
-import { waitForExit } from '../test/support/proc.ts';
 import { Cleanup } from './lib/cleanup.ts';
 import { ensureTree, type TreeInfo } from './lib/file-tree.ts';
 import { clockTicksPerSecond, readCpuTicks, readThreadTicks, threadTicksByName, totalTicks } from './lib/proc.ts';
 import { otherLoad, ownCpuMs, readMachineCpu, waitForQuiet, type OtherLoad } from './lib/machine-load.ts';
 import { runWithRusage, type Rusage } from './lib/rusage.ts';
 import { mib, ratio, round, summarize, type Summary } from './lib/stats.ts';
+import { BenchChild } from './lib/bench-child.ts';
 import { gitDescribe } from './lib/git.ts';
+import { checkAtMost, hostDescription, verdict, type TargetCheck } from './lib/report.ts';
 import type { ChildReply, ChildRequest, DelayStats } from './lib/walk-child.ts';
 
 export const DEFAULT_SIZES = [200_000, 1_000_000];
@@ -65,7 +65,6 @@ export interface HostpathBenchOptions {
   log: (line: string) => void;
 }
 
-const MiB = 1024 * 1024;
 
 
 
@@ -74,77 +73,22 @@ const MiB = 1024 * 1024;
 
 type Walked = Extract<ChildReply, { type: 'walked' }>;
 
-class WalkChild {
-  readonly #proc: ChildProcess;
-  #waiting: { resolve: (reply: ChildReply) => void; reject: (err: Error) => void } | undefined;
-  #gone: string | undefined;
-  #nextId = 1;
+type WalkChild = BenchChild<ChildRequest, ChildReply>;
 
-  private constructor(proc: ChildProcess) {
-    this.#proc = proc;
-    proc.on('message', (reply: ChildReply) => {
-      const waiting = this.#waiting;
-      this.#waiting = undefined;
-      if (reply.type === 'error') waiting?.reject(new Error(`walk child: ${reply.message}`));
-      else waiting?.resolve(reply);
-    });
-    const gone = (why: string): void => {
-      this.#gone ??= why;
-      this.#waiting?.reject(new Error(`the walk child ${why}`));
-      this.#waiting = undefined;
-    };
-    proc.on('exit', (code, signal) => gone(`exited (${code ?? signal})`));
-    proc.on('error', (err) => gone(`failed: ${err.message}`));
-  }
+/** Node without the benchmark's own flags, one WalkPool of `threads`; resolves once it is ready. */
+async function startWalkChild(repoRoot: string, threads: number, scanner: ScannerKind): Promise<WalkChild> {
+  const script = join(repoRoot, 'bench', 'lib', 'walk-child.ts');
+  const { child } = await BenchChild.start<ChildRequest, ChildReply>(script, [String(threads), String(DELAY_RESOLUTION_MS), scanner], 'walk child', repoRoot);
+  return child;
+}
 
-  /** Node without the benchmark's own flags, one WalkPool of `threads`; resolves once it is ready. */
-  static async start(repoRoot: string, threads: number, scanner: ScannerKind): Promise<WalkChild> {
-    const proc = fork(join(repoRoot, 'bench', 'lib', 'walk-child.ts'), [String(threads), String(DELAY_RESOLUTION_MS), scanner], {
-      execPath: process.execPath,
-      execArgv: [],
-      cwd: repoRoot,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'json',
-    });
-    const child = new WalkChild(proc);
-    const ready = await child.#next();
-    if (ready.type !== 'ready') throw new Error(`walk child: expected "ready", got ${JSON.stringify(ready)}`);
-    return child;
-  }
+let nextWalkId = 1;
 
-  get pid(): number {
-    return this.#proc.pid as number;
-  }
-
-  #next(): Promise<ChildReply> {
-    if (this.#gone !== undefined) return Promise.reject(new Error(`the walk child ${this.#gone}`));
-    return new Promise((resolve, reject) => {
-      this.#waiting = { resolve, reject };
-    });
-  }
-
-  #request(req: ChildRequest): Promise<ChildReply> {
-    const reply = this.#next();
-    this.#proc.send(req);
-    return reply;
-  }
-
-  async walk(root: string): Promise<Walked> {
-    const id = this.#nextId++;
-    const reply = await this.#request({ type: 'walk', id, root });
-    if (reply.type !== 'walked' || reply.id !== id) throw new Error(`walk child: expected the result of walk ${id}, got ${JSON.stringify(reply)}`);
-    return reply;
-  }
-
-  /** Shuts the pool down and waits for the exit (SIGKILL after 10 s); idempotent. */
-  async stop(): Promise<void> {
-    if (this.#gone === undefined && this.#proc.connected) this.#proc.send({ type: 'shutdown' } satisfies ChildRequest);
-    await waitForExit(this.#proc, 10_000);
-  }
-
-  kill(): void {
-    this.#proc.kill('SIGKILL');
-  }
+async function walk(child: WalkChild, root: string): Promise<Walked> {
+  const id = nextWalkId++;
+  const reply = await child.request({ type: 'walk', id, root }, 'walked');
+  if (reply.id !== id) throw new Error(`walk child: expected the result of walk ${id}, got that of walk ${reply.id}`);
+  return reply;
 }
 
 interface Memory {
@@ -297,8 +241,8 @@ async function benchSize(tree: TreeInfo, opts: HostpathBenchOptions, cleanup: Cl
   const repetitions = opts.repetitions ?? defaultRepetitions(tree.files);
   const ticksPerSecond = clockTicksPerSecond();
 
-  const child = await WalkChild.start(opts.repoRoot, opts.threads, opts.scanner);
-  cleanup.add(`stop the walk child ${child.pid}`, () => child.stop(), () => child.kill());
+  const child = await startWalkChild(opts.repoRoot, opts.threads, opts.scanner);
+  cleanup.add(`stop the walk child ${child.pid}`, () => child.stop({ type: 'shutdown' }), () => child.kill());
   // Let start-up settle (module loading, JIT of the first lines) before the baseline.
   await sleep(500);
   const before = readMemory(child.pid);
@@ -312,7 +256,7 @@ async function benchSize(tree: TreeInfo, opts: HostpathBenchOptions, cleanup: Cl
   if (opts.dropCaches) dropDentriesAndInodes();
   // Warm-up: each tool walks the tree once; du's figures are the reference totals.
   const warmDu = await du(['-B1'], tree.root);
-  const warmNm = await child.walk(tree.root);
+  const warmNm = await walk(child, tree.root);
   sample();
   const apparent = await du(['-b'], tree.root);
   const inodes = await du(['--inodes'], tree.root);
@@ -381,7 +325,7 @@ async function benchSize(tree: TreeInfo, opts: HostpathBenchOptions, cleanup: Cl
     machine = readMachineCpu();
     own = process.cpuUsage();
     const childBefore = childCpuMs();
-    const w = await child.walk(tree.root);
+    const w = await walk(child, tree.root);
     const nmLoad = otherLoad(machine, readMachineCpu(), childCpuMs() - childBefore + ownCpuMs(own));
     walks++;
     sample();
@@ -425,17 +369,11 @@ async function benchSize(tree: TreeInfo, opts: HostpathBenchOptions, cleanup: Cl
   result.nodemeter.peakRssBytes = peakReset ? after.hwmBytes : Math.max(sampledPeak, after.rssBytes);
   result.nodemeter.rssAfterWalksBytes = after.rssBytes;
   result.nodemeter.threadsAfter = after.threads;
-  await child.stop();
+  await child.stop({ type: 'shutdown' });
   return result;
 }
 
 // ---------------------------------------------------------------------------------------------
-
-interface TargetCheck {
-  target: number;
-  value: number | null;
-  pass: boolean;
-}
 
 /**
  * The timed walks' event-loop delay together: the largest sample of any walk (exact), and for
@@ -474,10 +412,6 @@ function loadSummary(r: SizeResult): LoadSummary {
     disturbedRuns: [...r.load.du, ...r.load.nodemeter].filter((l) => l.otherCpus > DISTURBED_CPUS).length,
     discardedPairs: r.load.discarded.length,
   };
-}
-
-function check(value: number | null, target: number): TargetCheck {
-  return { target, value, pass: value !== null && value <= target };
 }
 
 function sizeReport(r: SizeResult): Record<string, unknown> {
@@ -543,9 +477,9 @@ function sizeReport(r: SizeResult): Record<string, unknown> {
     },
     ratios,
     targets: {
-      wallRatio: check(ratios.wallMedian, TARGETS.wallRatio),
-      cpuRatio: check(ratios.cpuMedian, TARGETS.cpuRatio),
-      rssGrowthMiB: check(mib(growth), TARGETS.rssGrowthMiB),
+      wallRatio: checkAtMost(ratios.wallMedian, TARGETS.wallRatio),
+      cpuRatio: checkAtMost(ratios.cpuMedian, TARGETS.cpuRatio),
+      rssGrowthMiB: checkAtMost(mib(growth), TARGETS.rssGrowthMiB),
     },
   };
 }
@@ -554,7 +488,6 @@ function printSize(r: SizeResult, report: Record<string, unknown>, threads: numb
   const num = (v: number | null | undefined, d = 1): string => (v === null || v === undefined ? '-' : v.toFixed(d));
   const pad = (s: string, n: number): string => s.padEnd(n);
   const row = (label: string, a: string, b: string, c = '', t = ''): string => `${pad(label, 36)}${pad(a, 14)}${pad(b, 14)}${pad(c, 12)}${t}`;
-  const verdict = (c: TargetCheck): string => `${c.pass ? 'PASS' : 'FAIL'} (≤ ${c.target})`;
   const dWall = summarize(r.du.wallMs);
   const nWall = summarize(r.nodemeter.wallMs);
   const dCpu = summarize(r.du.cpuMs);
@@ -579,7 +512,7 @@ function printSize(r: SizeResult, report: Record<string, unknown>, threads: numb
       `${num(mib(nm.rssBeforeFirstWalkBytes))} / ${num(mib(nm.peakRssBytes))} / ${num(mib(nm.peakRssBytes - nm.rssBeforeFirstWalkBytes))}`,
       '',
       '',
-      `growth ${verdict(targets.rssGrowthMiB as TargetCheck).replace(')', ' MiB)')}`,
+      `growth ${verdict(targets.rssGrowthMiB as TargetCheck, ' MiB')}`,
     ),
   );
   log(row('  du max RSS MiB (median)', '', num(mib(summarize(r.du.maxRssBytes).median))));
@@ -637,7 +570,7 @@ export async function runHostpathBench(opts: HostpathBenchOptions): Promise<Reco
   const result: Record<string, unknown> = {
     benchmark: 'hostpath',
     date: new Date().toISOString(),
-    host: { kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, memoryMiB: Math.round(totalmem() / MiB) },
+    host: hostDescription(),
     versions: { node: process.version, du: duVersion(), nodemeter: gitDescribe(opts.repoRoot) },
     parameters: {
       sizes: opts.sizes,

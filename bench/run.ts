@@ -1,16 +1,17 @@
-// Benchmark entry point: `npm run bench -- [filesystem|hostpath …] [options]` (filesystem needs
-// root). See bench/README.md.
+// Benchmark entry point: `npm run bench -- [filesystem|hostpath|docker …] [options]` (filesystem
+// and docker need root). See bench/README.md.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import type { ScannerKind } from '../receivers/hostpath/native-scanner.ts';
+import { runDockerBench } from './docker.bench.ts';
 import { runFilesystemBench } from './filesystem.bench.ts';
 import { DEFAULT_SIZES, runHostpathBench } from './hostpath.bench.ts';
 import { DEFAULT_TREE_CACHE } from './lib/file-tree.ts';
 
-const BENCHES = ['filesystem', 'hostpath'];
+const BENCHES = ['filesystem', 'hostpath', 'docker'];
 
-const USAGE = `usage: node bench/run.ts [filesystem] [hostpath] [options]      (with Node 24; default: filesystem)
+const USAGE = `usage: node bench/run.ts [filesystem] [hostpath] [docker] [options]      (with Node 24; default: filesystem)
 
 filesystem (as root): nodemeter's filesystem receiver vs node_exporter
 
@@ -30,7 +31,13 @@ hostpath: nodemeter's hostPath walk vs du -s -x
   --rebuild           build the trees again even if cached
   --drop-caches       (root) drop dentries and inodes before each size's warm-up
 
-both
+docker (as root): nodemeter's docker receiver (api and cgroup sources) vs docker stats --no-stream
+  --containers N      running containers on a private dockerd  (env BENCH_CONTAINERS, default 100)
+  --repetitions N     timed collections per tool               (default 11)
+  --warmup N          unmeasured collections per tool first    (default 2)
+  --concurrency N     the receiver's concurrency, 0 = all       (env BENCH_CONCURRENCY, default 0)
+
+all
   --out FILE          results JSON path      (default bench/results/<benchmark>-<YYYY-MM-DD>.json; one benchmark only)
   --no-write          do not write a results file
   -h, --help`;
@@ -75,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       'cache-dir': { type: 'string' },
       rebuild: { type: 'boolean', default: false },
       'drop-caches': { type: 'boolean', default: false },
+      containers: { type: 'string' },
+      concurrency: { type: 'string' },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -113,6 +122,16 @@ async function main(argv: string[]): Promise<number> {
         skipNodemeter: values['skip-nodemeter'],
         cpuProf: values['cpu-prof'],
         resultsFile: resultsFile('filesystem'),
+        log,
+      });
+    } else if (bench === 'docker') {
+      await runDockerBench({
+        repoRoot,
+        containers: intOption('containers', values.containers, env.BENCH_CONTAINERS, 100, 1),
+        repetitions: intOption('repetitions', values.repetitions, env.BENCH_REPETITIONS, 11, 1),
+        warmup: intOption('warmup', values.warmup, env.BENCH_WARMUP, 2, 0),
+        concurrency: intOption('concurrency', values.concurrency, env.BENCH_CONCURRENCY, 0, 0),
+        resultsFile: resultsFile('docker'),
         log,
       });
     } else {

@@ -103,6 +103,8 @@ export class ContainerTracker {
         operation = 'list';
         await this.#refresh();
         this.#setUp(true);
+        // Only now: whoever waits on the first list reads `up` next and must see it true.
+        this.#firstList.resolve();
         backoff = min;
         this.#scheduleRefresh();
         operation = 'events';
@@ -185,7 +187,6 @@ export class ContainerTracker {
     for (let i = 0; i < toInspect.length; i += 16) {
       await Promise.all(toInspect.slice(i, i + 16).map((id) => this.#inspect(id)));
     }
-    this.#firstList.resolve();
   }
 
   async #inspect(id: string): Promise<void> {

@@ -29,7 +29,7 @@ export class DockerReceiver implements Receiver {
   constructor(settings: ComponentSettings, config: Readonly<DockerReceiverConfig>) {
     this.#settings = settings;
     const logger = settings.logger;
-    this.#client = new EngineClient({ endpoint: parseEndpoint(resolveEndpointUrl(config.endpoint)), timeoutMs: config.timeout, maxSockets: config.concurrency + 2 });
+    this.#client = new EngineClient({ endpoint: parseEndpoint(resolveEndpointUrl(config.endpoint)), timeoutMs: config.timeout, maxSockets: config.concurrency > 0 ? config.concurrency + 2 : Infinity });
     const onError = (operation: string): void => {
       this.#errors.set(operation, (this.#errors.get(operation) ?? 0) + 1);
     };
@@ -87,6 +87,14 @@ export class DockerReceiver implements Receiver {
     if (this.#state !== 'started') return;
     await this.#tracker.firstList();
     if (this.#tracker.up) await this.#rounds.firstRound();
+  }
+
+  /**
+   * Reads every running container's usage now instead of at the next interval, and resolves when
+   * that round ends (joins the one under way, if any). What the benchmark times as one collection.
+   */
+  refresh(): Promise<void> {
+    return this.#state === 'started' ? this.#rounds.runNow() : Promise.resolve();
   }
 
   collect(_ctx: CollectContext): Promise<ReceiverResult> {

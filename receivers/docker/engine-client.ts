@@ -28,7 +28,7 @@ export interface EngineClientOptions {
   readonly endpoint: EngineEndpoint;
   /** Per request, ms. */
   readonly timeoutMs: number;
-  /** Requests in flight at most (sockets kept alive for reuse). */
+  /** Requests in flight at most; Infinity for no limit. */
   readonly maxSockets: number;
 }
 
@@ -67,7 +67,9 @@ export class EngineClient {
 
   constructor(options: EngineClientOptions) {
     this.#opts = options;
-    this.#agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, options.maxSockets) });
+    // A round may open one connection per container; keeping a few idle ones is enough for the
+    // list, inspects and the next round's first requests.
+    this.#agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, options.maxSockets), maxFreeSockets: 16 });
   }
 
   get endpoint(): string {

@@ -29,6 +29,7 @@ export interface StatsRoundsOptions {
   /** The containers to read at the start of each round. */
   readonly running: () => ContainerInfo[];
   readonly intervalMs: number;
+  /** Containers read at once; 0 for all of them. */
   readonly concurrency: number;
   /** A round that takes longer is cut short; containers not read by then keep no sample. */
   readonly roundTimeoutMs: number;
@@ -37,7 +38,7 @@ export interface StatsRoundsOptions {
 }
 
 /**
- * Reads every running container's usage once per interval, at most `concurrency` at a time, and
+ * Reads every running container's usage once per interval, `concurrency` at a time (0: all), and
  * keeps the last complete round for collect() to serve at once. Never throws from its loop.
  */
 export class StatsRounds {
@@ -45,7 +46,9 @@ export class StatsRounds {
   #samples: ReadonlyMap<string, TimedSample> = new Map();
   #last: RoundSummary | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #stopped = true;
+  #started = false;
+  /** stop() was called: a round cut short by it is not a slow round. */
+  #stopped = false;
   #round: Promise<void> | undefined;
   #abort: AbortController | undefined;
   /** Problems already logged, so a container with a missing file does not log every round. */
@@ -74,8 +77,8 @@ export class StatsRounds {
 
   /** Starts the rounds: the first one now. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
     this.#tick();
   }
 
@@ -132,7 +135,8 @@ export class StatsRounds {
       }
     };
     try {
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(this.#opts.concurrency, containers.length)) }, worker));
+      const workers = this.#opts.concurrency > 0 ? Math.min(this.#opts.concurrency, containers.length) : containers.length;
+      await Promise.all(Array.from({ length: Math.max(1, workers) }, worker));
     } catch (err) {
       this.#opts.logger.error({ err }, 'docker stats round failed');
     } finally {

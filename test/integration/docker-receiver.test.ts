@@ -5,11 +5,11 @@
 // through the cgroup files; both must agree with each other and with `docker stats --no-stream`,
 // and follow containers and the daemon through start, stop, removal and restarts.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startAgent, type Agent } from '../support/agent.ts';
+import { AGENT_BIN, NODE24, REPO_ROOT, startAgent, type Agent } from '../support/agent.ts';
 import { Dockerd, type DockerStatsRow } from '../support/dockerd.ts';
 import { findSamples, parseExposition, sampleValue, type Sample } from '../support/exposition.ts';
 import { requirePrereqs } from '../support/prereqs.ts';
@@ -209,6 +209,27 @@ describe('docker receiver against a real dockerd', () => {
     within(writes(api.samples), rows.get('writer')?.blockWriteBytes ?? NaN, 0.005, 0, 'writer bytes written vs docker stats');
     const devices = findSamples(api.samples, 'container_fs_writes_bytes_total', { name: 'writer' }).map((s) => s.labels.device);
     assert.ok(devices.every((d) => d?.startsWith('/dev/')), `devices are named: ${devices.join(', ')}`);
+  });
+
+  it('nodemeter collect --once reports every running container read once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nm-dk-once-'));
+    try {
+      for (const source of ['api', 'cgroup'] as const) {
+        const configPath = join(dir, `${source}.yaml`);
+        // Intervals far longer than the run: only the first list and the first round can answer.
+        await writeFile(configPath, agentConfig(dockerd.endpoint, source).replace('collection_interval: 1s', 'collection_interval: 1h'));
+        const r = await run2(NODE24, [AGENT_BIN, 'collect', '--once', '--config', configPath], { cwd: REPO_ROOT, timeoutMs: 60_000, allowFail: true });
+        assert.equal(r.code, 0, `${source}: collect --once exit code\nstderr:\n${r.stderr}`);
+        const samples = parseExposition(r.stdout);
+        for (const name of ['burner', 'memhog', 'writer', 'checked', 'server', 'client']) {
+          assert.ok(sampleValue(samples, 'container_memory_working_set_bytes', { name }) > 0, `${source}: ${name} working set`);
+          assert.ok(sampleValue(samples, 'container_cpu_usage_seconds_total', { name }) > 0, `${source}: ${name} CPU`);
+        }
+        assert.equal(findSamples(samples, 'container_running', { name: 'excluded-one' }).length, 0, `${source}: excluded container`);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports running and health state', async () => {

@@ -265,6 +265,15 @@ export class Dockerd {
     return this.running() ? this.child?.pid : undefined;
   }
 
+  /**
+   * This daemon's own processes: dockerd, its containerd and the containers' shims (their
+   * command lines name the temp dir); not the containers' processes. What a benchmark sums to
+   * charge the daemon side of a stats request.
+   */
+  daemonPids(): number[] {
+    return processesReferencing([this.dir]);
+  }
+
   /** Everything dockerd has written to stdout and stderr, across restarts. */
   logs(): string {
     return this.output;
