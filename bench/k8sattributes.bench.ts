@@ -19,7 +19,7 @@ const meta = (name: string, namespace: string) => ({ uid: `uid-${namespace}-${na
 const pods = new Map<string, PodInfo>();
 const pvs = new Map<string, PersistentVolumeInfo>();
 const pvcs = new Map<string, PersistentVolumeClaimInfo>();
-for (let p = 0; p < PODS; p++) pods.set(`pod-uid-${p}`, { ...meta(`pod-${p}`, 'ns'), uid: `pod-uid-${p}`, nodeName: 'node-a', podIPs: [], containers: [], claims: {} });
+for (let p = 0; p < PODS; p++) pods.set(`pod-uid-${p}`, { ...meta(`pod-${p}`, 'ns'), uid: `pod-uid-${p}`, nodeName: 'node-a', podIPs: [], containers: [], claims: {}, phase: 'Running', ports: [] });
 for (let i = 0; i < POINTS; i++) {
   pvs.set(`pv-${i}`, { ...meta(`pv-${i}`, ''), storageClass: 'fast', claimRef: { namespace: 'ns', name: `claim-${i}` }, sourceType: 'csi', volumeMode: 'Filesystem', phase: 'Bound', nodeAffinity: {} });
   pvcs.set(`ns/claim-${i}`, { ...meta(`claim-${i}`, 'ns'), volumeName: `pv-${i}`, storageClass: 'fast', phase: 'Bound' });

@@ -14,6 +14,8 @@ const pod = (name: string, uid: string, rv: string, ip: string): PodInfo => ({
   podIPs: [ip],
   containers: [],
   claims: {},
+  phase: 'Running',
+  ports: [],
 });
 
 const byIp = { name: 'ip', keys: (p: PodInfo) => p.podIPs };

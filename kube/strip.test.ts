@@ -27,8 +27,14 @@ test('pod: names, IPs, owner, bare container IDs, claims by volume', () => {
     pvcs: { data: 'data-web-0' },
     emptyDirs: ['scratch'],
     containerIds: ['containerd://abc123', 'docker://def456'],
+    ports: [{ name: 'metrics', containerPort: 9100 }, { containerPort: 53, protocol: 'UDP' }, { containerPort: 70000 }],
   });
   const pod = stripPod(api(raw), opts());
+  assert.equal(pod.phase, 'Running');
+  assert.deepEqual(pod.ports, [
+    { container: 'main', name: 'metrics', port: 9100, protocol: 'TCP' },
+    { container: 'main', name: '', port: 53, protocol: 'UDP' },
+  ]);
   assert.equal(pod.name, 'web-0');
   assert.equal(pod.namespace, 'shop');
   assert.equal(pod.nodeName, 'node-a');

@@ -4,6 +4,7 @@ import type {
   OwnerRef,
   PersistentVolumeClaimInfo,
   PersistentVolumeInfo,
+  ContainerPort,
   PodInfo,
   StorageClassInfo,
 } from './types.ts';
@@ -47,6 +48,7 @@ const PV_SOURCES: readonly string[] = [
 
 const NO_STRINGS: readonly string[] = Object.freeze([]);
 const NO_CLAIMS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_PORTS: readonly ContainerPort[] = Object.freeze([]);
 
 export function obj(value: unknown): ApiObject | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as ApiObject) : undefined;
@@ -133,6 +135,17 @@ export function stripPod(o: ApiObject, options: StripOptions): PodInfo {
     if (volumeName !== '' && claim !== '') (claims ??= {})[i.string(volumeName)] = claim;
   }
 
+  let ports: ContainerPort[] | undefined;
+  for (const entry of arr(spec['containers'])) {
+    const c = obj(entry);
+    for (const p of arr(c?.['ports'])) {
+      const port = obj(p)?.['containerPort'];
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+      const protocol = str(obj(p)?.['protocol']);
+      (ports ??= []).push({ container: i.string(str(c?.['name'])), name: i.string(str(obj(p)?.['name'])), port, protocol: protocol === '' ? 'TCP' : i.string(protocol) });
+    }
+  }
+
   const pod: PodInfo = {
     ...meta,
     nodeName: i.string(str(spec['nodeName'])),
@@ -140,6 +153,8 @@ export function stripPod(o: ApiObject, options: StripOptions): PodInfo {
     containers,
     claims: claims ?? NO_CLAIMS,
     owner: controllerOwner(obj(o['metadata']), i),
+    phase: i.string(str(status['phase'])),
+    ports: ports ?? NO_PORTS,
   };
   return spec['hostNetwork'] === true ? { ...pod, hostNetwork: true } : pod;
 }

@@ -14,6 +14,8 @@ export function pod(overrides: Partial<PodInfo> & { name: string; namespace: str
     podIPs: [],
     containers: [],
     claims: {},
+    phase: 'Running',
+    ports: [],
     ...overrides,
   };
 }

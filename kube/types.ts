@@ -33,6 +33,19 @@ export interface PodInfo extends ObjectMetaInfo {
   readonly containers: ReadonlyArray<{ readonly name: string; readonly id: string }>;
   /** Pod volume name → PVC claim name, for `persistentVolumeClaim` volumes. */
   readonly claims: Readonly<Record<string, string>>;
+  /** status.phase: `Pending`, `Running`, `Succeeded`, `Failed`, `Unknown` ('' when not reported yet). */
+  readonly phase: string;
+  /** Ports the containers declare (spec.containers[].ports), in order; scrape targets come from them. */
+  readonly ports: readonly ContainerPort[];
+}
+
+export interface ContainerPort {
+  readonly container: string;
+  /** '' when unnamed. */
+  readonly name: string;
+  readonly port: number;
+  /** `TCP` (the default), `UDP` or `SCTP`. */
+  readonly protocol: string;
 }
 
 export interface PersistentVolumeInfo extends ObjectMetaInfo {

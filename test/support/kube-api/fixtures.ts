@@ -86,6 +86,8 @@ export type PodOptions = {
   emptyDirs?: string[];
   phase?: string;
   containerIds?: string[];
+  /** Ports the first container declares. */
+  ports?: Array<{ name?: string; containerPort: number; protocol?: string }>;
 };
 
 export function pod(name: string, opts: PodOptions): KubeObject {
@@ -151,6 +153,7 @@ export function pod(name: string, opts: PodOptions): KubeObject {
       containers: containerIds.map((_, i) => ({
         name: i === 0 ? 'main' : `sidecar-${i}`,
         image: 'registry.example/app:1.0',
+        ...(i === 0 && opts.ports ? { ports: opts.ports } : {}),
         volumeMounts: [
           ...Object.keys(opts.pvcs ?? {}).map((vol) => ({ name: vol, mountPath: `/data/${vol}` })),
           { name: 'kube-api-access-x7k2p', readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
