@@ -26,6 +26,8 @@ export const DOCKER_TARGETS = {
 
 /** Containers started at once while setting up. */
 const START_CONCURRENCY = 4;
+/** Pause between runs, longer than dockerd's 1 s stats interval. */
+const IDLE_GAP_MS = 1500;
 /** Other processes' CPU above which a run counts as disturbed (reported, not discarded). */
 const DISTURBED_CPUS = 0.5;
 
@@ -220,8 +222,11 @@ export async function runDockerBench(opts: DockerBenchOptions): Promise<Record<s
         runs[tool].push(m.run);
         if (m.rows !== undefined) lastRows = m.rows;
         if (m.figures !== undefined) lastFigures[tool] = m.figures;
-        // Let the daemon's stats goroutines of the previous tool wind down.
-        await sleep(200);
+        // dockerd's stats collector stops once no request is pending and, while it has any,
+        // reads them once a second: after 1.5 s each tool finds it idle, as the agent does
+        // between rounds every collection_interval. (200 ms apart, a request landed mid-sleep
+        // and the API round looked twice as fast.)
+        await sleep(IDLE_GAP_MS);
       }
     }
     for (const tool of ['nodemeter api', 'nodemeter cgroup'] as const) compareWork(lastRows, lastFigures[tool] ?? {}, tool, mismatches);
@@ -259,7 +264,7 @@ export async function runDockerBench(opts: DockerBenchOptions): Promise<Record<s
       storageDriver,
       daemonProcesses,
       containerSpec: 'busybox `sleep`, default bridge network, io.kubernetes.* labels, no limits',
-      order: 'warm-up, then per repetition docker stats, api, cgroup in an order rotating by one each time, 200 ms apart',
+      order: `warm-up, then per repetition docker stats, api, cgroup in an order rotating by one each time, ${IDLE_GAP_MS} ms apart (dockerd's stats collector idle at each start)`,
       dockerStats: `${DOCKER} -H <private socket> stats --no-stream --no-trunc --format '{{json .}}', under a Python posix_spawn + wait4 wrapper`,
       nodemeter:
         'the docker receiver from its factory (collection and refresh intervals 24 h, so rounds run only on request) in one long-lived child per source (bench/lib/docker-child.ts); ' +
