@@ -7,6 +7,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
 import { counter as dpCounter, gauge as dpGauge } from '../../pipeline/datapoints.ts';
+import type { PrometheusFamily } from '../../pipeline/prometheus-family.ts';
 import { writeExposition, type TextWriterOptions } from './text-writer.ts';
 
 const T: [number, number] = [1_700_000_000, 0];
@@ -403,6 +404,63 @@ function volumeBatch(): ResourceMetrics {
     ],
   };
 }
+
+describe('writeExposition: metrics scraped from Prometheus endpoints', () => {
+  const scraped = (m: MetricData, prometheus: PrometheusFamily): MetricData => ({ ...m, descriptor: { ...m.descriptor, prometheus } }) as MetricData;
+
+  it('writes each sample under its scraped name, the family’s TYPE, HELP only when it had one, no _total added', () => {
+    const text = writeExposition(
+      batch([
+        [
+          A,
+          [
+            scraped(sum({ name: 'http_requests' }, true, [[{ code: '200' }, 5]]), { family: 'http_requests', type: 'counter' }),
+            scraped(gauge({ name: 'node:cpu:ratio', help: 'Recorded.' }, [[{ a: '' }, 0.5]]), { family: 'node:cpu:ratio', type: 'gauge' }),
+            scraped(gauge({ name: 'mystery' }, [[{}, 7]]), { family: 'mystery', type: 'untyped' }),
+          ],
+        ],
+      ]),
+      OFF,
+    );
+    assert.equal(
+      text,
+      '# TYPE http_requests counter\nhttp_requests{code="200"} 5\n' +
+        '# HELP node:cpu:ratio Recorded.\n# TYPE node:cpu:ratio gauge\nnode:cpu:ratio{a=""} 0.5\n' +
+        '# TYPE mystery untyped\nmystery 7\n',
+    );
+  });
+
+  it('joins a summary’s quantiles, _sum and _count under one header, and keeps a histogram’s own shape', () => {
+    const family: PrometheusFamily = { family: 'rpc_seconds', type: 'summary' };
+    const h: Histogram = { count: 3, sum: 1.5, buckets: { boundaries: [0.1, Infinity], counts: [1, 2] } };
+    const text = writeExposition(
+      batch([
+        [
+          A,
+          [
+            scraped(gauge({ name: 'rpc_seconds', help: 'RPC latency.' }, [[{ quantile: '0.5' }, 0.2], [{ quantile: '0.99' }, 0.9]]), family),
+            scraped(sum({ name: 'rpc_seconds_sum' }, true, [[{}, 12]]), family),
+            scraped(sum({ name: 'rpc_seconds_count' }, true, [[{}, 40]]), family),
+            scraped(histogram({ name: 'req_seconds' }, [[{ path: '/' }, h]]), { family: 'req_seconds', type: 'histogram' }),
+          ],
+        ],
+      ]),
+      { ...OFF, prefix: 'pod' },
+    );
+    assert.equal(
+      text,
+      '# HELP pod_rpc_seconds RPC latency.\n# TYPE pod_rpc_seconds summary\n' +
+        'pod_rpc_seconds{quantile="0.5"} 0.2\npod_rpc_seconds{quantile="0.99"} 0.9\npod_rpc_seconds_sum 12\npod_rpc_seconds_count 40\n' +
+        '# TYPE pod_req_seconds histogram\n' +
+        'pod_req_seconds_count{path="/"} 3\npod_req_seconds_sum{path="/"} 1.5\npod_req_seconds_bucket{path="/",le="0.1"} 1\npod_req_seconds_bucket{path="/",le="+Inf"} 3\n',
+    );
+  });
+
+  it('a scraped family and an own metric of the same name but another type: the family is dropped, as any type conflict', () => {
+    const text = writeExposition(batch([[A, [scraped(gauge({ name: 'up' }, [[{}, 1]]), { family: 'up', type: 'untyped' }), gauge({ name: 'up' }, [[{ job: 'x' }, 1]])]]]), OFF);
+    assert.equal(text, '# no registered metrics');
+  });
+});
 
 describe('writeExposition as the exporter uses it', () => {
   it('groups one family across scopes under a single HELP/TYPE and escapes label values', () => {

@@ -14,10 +14,13 @@
 // would strip from some lines).
 //
 // On top of the SDK's behaviour it adds what the exporter needs: constant labels (written first;
-// a series' own label of the same name wins) and dropping repeated series.
+// a series' own label of the same name wins), dropping repeated series, and writing metrics
+// scraped from Prometheus endpoints back as they came (pipeline/prometheus-family.ts): the
+// family's name and type, each sample under its own scraped name, HELP only when there was one.
 import { diag, type Attributes } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { DataPointType, type Histogram, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { prometheusFamilyOf } from '../../pipeline/prometheus-family.ts';
 
 export interface TextWriterOptions {
   /** Joined to every metric name with `_`; empty for none. */
@@ -72,6 +75,7 @@ function sampleValue(value: number): string {
 const CACHE_LIMIT = 50_000;
 /** Raw label key → `sanitised="`, the part of a label pair before its value. */
 const labelKeyCache = new Map<string, string>();
+const rawLabelKeyCache = new Map<string, string>();
 /** Raw metric name → the SDK's escape-then-sanitise form, before prefix and `_total`. */
 const metricNameCache = new Map<string, string>();
 
@@ -102,6 +106,17 @@ function labelKey(key: string): string {
     if (labelKeyCache.size >= CACHE_LIMIT) labelKeyCache.clear();
     cached = sanitize(key) + '="';
     labelKeyCache.set(key, cached);
+  }
+  return cached;
+}
+
+/** A scraped label's name is valid as it is: sanitising would fold `__name` into `_name`. */
+function rawLabelKey(key: string): string {
+  let cached = rawLabelKeyCache.get(key);
+  if (cached === undefined) {
+    if (rawLabelKeyCache.size >= CACHE_LIMIT) rawLabelKeyCache.clear();
+    cached = key + '="';
+    rawLabelKeyCache.set(key, cached);
   }
   return cached;
 }
@@ -152,6 +167,8 @@ interface Family {
   help: string;
   unit: string;
   readonly type: string;
+  /** Scraped from a Prometheus endpoint: written back as it came. */
+  readonly scraped: boolean;
   /** Undefined once a type conflict dropped the family (its place in the order stays taken). */
   members: Member[] | undefined;
 }
@@ -169,16 +186,17 @@ function warnConflict(current: Set<string>, message: string): void {
 function collectFamilies(batch: ResourceMetrics, prefix: string, targetInfo: boolean): Map<string, Family> {
   const families = new Map<string, Family>();
   const conflicts = new Set<string>();
-  if (targetInfo) families.set(TARGET_INFO, { help: 'Target metadata', unit: '', type: 'gauge', members: [] });
+  if (targetInfo) families.set(TARGET_INFO, { help: 'Target metadata', unit: '', type: 'gauge', scraped: false, members: [] });
   for (const scopeMetrics of batch.scopeMetrics) {
     for (const metric of scopeMetrics.metrics) {
-      const name = prometheusName(metric, prefix);
+      const scraped = prometheusFamilyOf(metric);
+      const name = scraped === undefined ? prometheusName(metric, prefix) : prefix + scraped.family;
       if (name === undefined) continue;
-      const type = prometheusType(metric);
+      const type = scraped === undefined ? prometheusType(metric) : scraped.type;
       const family = families.get(name);
       if (family === undefined) {
         const { description, unit } = metric.descriptor;
-        families.set(name, { help: description, unit, type, members: [{ metric, scope: scopeMetrics.scope }] });
+        families.set(name, { help: description, unit, type, scraped: scraped !== undefined, members: [{ metric, scope: scopeMetrics.scope }] });
       } else if (family.members !== undefined) {
         if (family.type === type) {
           family.members.push({ metric, scope: scopeMetrics.scope });
@@ -210,6 +228,11 @@ function collectFamilies(batch: ResourceMetrics, prefix: string, targetInfo: boo
 
 function header(name: string, help: string, unit: string, type: string): string {
   return `# HELP ${name} ${escapeText(help)}\n${unit ? `# UNIT ${name} ${escapeText(unit)}\n` : ''}# TYPE ${name} ${type}\n`;
+}
+
+/** A scraped family's header: HELP only if it had one, no UNIT (text 0.0.4 has none). */
+function scrapedHeader(name: string, help: string, type: string): string {
+  return `${help ? `# HELP ${name} ${escapeText(help)}\n` : ''}# TYPE ${name} ${type}\n`;
 }
 
 /**
@@ -256,13 +279,14 @@ class Render {
   }
 
   /** `k="v",…` for a point's own labels (constant labels first), without braces; '' for none. */
-  labels(attributes: Attributes): string {
+  labels(attributes: Attributes, raw = false): string {
     const ids = this.#seen ? this.#ids : undefined;
     if (ids) ids.length = 0;
-    if (this.#constKeys.length > 0) return this.#labelsWithConst(attributes, ids);
+    const keyOf = raw ? rawLabelKey : labelKey;
+    if (this.#constKeys.length > 0) return this.#labelsWithConst(attributes, ids, keyOf);
     let s = '';
     for (const key in attributes) {
-      const keyEq = labelKey(key);
+      const keyEq = keyOf(key);
       const value = labelValue(attributes[key]);
       const pair = keyEq + value + '"';
       s = s === '' ? pair : s + ',' + pair;
@@ -271,7 +295,7 @@ class Render {
     return s;
   }
 
-  #labelsWithConst(attributes: Attributes, ids: number[] | undefined): string {
+  #labelsWithConst(attributes: Attributes, ids: number[] | undefined, keyOf: (key: string) => string): string {
     const n = this.#constKeys.length;
     for (let i = 0; i < n; i++) {
       this.#hasOwn[i] = false;
@@ -279,7 +303,7 @@ class Render {
     }
     let own = '';
     for (const key in attributes) {
-      const keyEq = labelKey(key);
+      const keyEq = keyOf(key);
       const value = labelValue(attributes[key]);
       const i = this.#constIndex.get(keyEq);
       if (i !== undefined) {
@@ -358,13 +382,15 @@ class Render {
     return true;
   }
 
-  metric(name: string, metric: MetricData, scope: InstrumentationScope, scopeInfo: boolean): void {
+  /** `name` is the family's; a scraped gauge or sum writes its samples under their own names. */
+  metric(name: string, metric: MetricData, scope: InstrumentationScope, scopeInfo: boolean, samplePrefix: string | undefined): void {
     const scopeLabels = scopeInfo ? scopeLabelString(scope) : '';
     switch (metric.dataPointType) {
       case DataPointType.GAUGE:
       case DataPointType.SUM:
+        if (samplePrefix !== undefined) name = samplePrefix + metric.descriptor.name;
         for (const point of metric.dataPoints) {
-          const own = this.labels(point.attributes);
+          const own = this.labels(point.attributes, samplePrefix !== undefined);
           if (!this.firstSighting(name, scopeLabels)) continue;
           const labels = scopeLabels === '' ? own : own === '' ? scopeLabels : own + ',' + scopeLabels;
           this.out += (labels === '' ? name : name + '{' + labels + '}') + ' ' + sampleValue(point.value) + '\n';
@@ -372,7 +398,7 @@ class Render {
         break;
       case DataPointType.HISTOGRAM:
         for (const point of metric.dataPoints) {
-          const own = this.labels(point.attributes);
+          const own = this.labels(point.attributes, samplePrefix !== undefined);
           if (!this.firstSighting(name, scopeLabels)) continue;
           const labels = scopeLabels === '' ? own : own === '' ? scopeLabels : own + ',' + scopeLabels;
           this.#histogram(name, labels, point.value);
@@ -433,10 +459,10 @@ export function writeExposition(batch: ResourceMetrics, options: TextWriterOptio
     for (const { metric, scope } of members) {
       if (writeHeader) {
         // The SDK writes the header with the family's first metric even if it has no points.
-        render.out += header(name, family.help || 'description missing', family.unit, family.type);
+        render.out += family.scraped ? scrapedHeader(name, family.help, family.type) : header(name, family.help || 'description missing', family.unit, family.type);
         writeHeader = false;
       }
-      render.metric(name, metric, scope, options.scopeInfo);
+      render.metric(name, metric, scope, options.scopeInfo, family.scraped ? prefix : undefined);
     }
   }
   return resourceBlock + (render.out === '' ? NO_REGISTERED_METRICS : render.out);
