@@ -406,7 +406,7 @@ function volumeBatch(): ResourceMetrics {
 }
 
 describe('writeExposition: metrics scraped from Prometheus endpoints', () => {
-  const scraped = (m: MetricData, prometheus: PrometheusFamily): MetricData => ({ ...m, descriptor: { ...m.descriptor, prometheus } }) as MetricData;
+  const scraped = (m: MetricData, prometheus: PrometheusFamily): MetricData => Object.assign({}, m, { descriptor: { ...m.descriptor, prometheus } });
 
   it('writes each sample under its scraped name, the family’s TYPE, HELP only when it had one, no _total added', () => {
     const text = writeExposition(
