@@ -76,6 +76,12 @@ export interface Receiver extends Component {
    * the receiver's own budgets; never rejects.
    */
   settled?(): Promise<void>;
+  /**
+   * Receivers that answer pulls narrowed by a selector (`?job=<name>`): the values they know for
+   * `key` now, or undefined when they do not filter by it. A pull that carries a selector skips
+   * the receivers without it, and one for a value no receiver knows is refused.
+   */
+  selectorValues?(key: string): readonly string[] | undefined;
 }
 
 /**
@@ -90,6 +96,8 @@ export interface Processor extends Component {
 export interface PipelineSource {
   readonly id: string;
   collect(ctx: CollectContext): Promise<{ resourceMetrics: ResourceMetrics; errors: unknown[] }>;
+  /** The union of its receivers' values for a selector key; undefined when none filters by it. */
+  selectorValues(key: string): readonly string[] | undefined;
 }
 
 export interface Exporter extends Component {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.ts';
@@ -53,6 +55,49 @@ describe('graph and pipelines', () => {
     assert.match(text, /^fake_value\{receiver="fake\/a",trail="trail\/two;"\} 5$/m);
     assert.equal(instances.get('fake/a')?.collects, 1, 'concurrent collections of a shared receiver are coalesced');
     await service.shutdown();
+  });
+
+  it('?job= pulls only the receivers that know the job, without self-telemetry; an unknown job is a 400 listing the known ones', async () => {
+    const { service, router, instances } = setup({
+      receivers: new Map([
+        ['fake/scraper', entry('fake/scraper', { value: 2, jobs: ['memcached', 'redis'] })],
+        ['fake/plain', entry('fake/plain', { value: 3 })],
+      ]),
+      processors: new Map(),
+      exporters: new Map([['prometheus', entry('prometheus', promDefaults)]]),
+      pipelines: new Map([['metrics', { id: 'metrics', receivers: ['fake/scraper', 'fake/plain'], processors: [], exporters: ['prometheus'] }]]),
+    });
+    await service.start({ warmUp: false });
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      void router.routes.get(url.pathname)?.handler(req, res, url);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const get = async (path: string): Promise<{ status: number; body: string }> => {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`);
+      return { status: res.status, body: await res.text() };
+    };
+    try {
+      const all = await get('/metrics');
+      assert.equal(all.status, 200);
+      assert.match(all.body, /^fake_value\{receiver="fake\/scraper"\} 2$/m);
+      assert.match(all.body, /^fake_value\{receiver="fake\/plain"\} 3$/m);
+      assert.match(all.body, /nodemeter_/, 'a plain pull carries self-telemetry');
+
+      const job = await get('/metrics?job=memcached');
+      assert.equal(job.status, 200);
+      assert.match(job.body, /^# TYPE fake_value gauge\nfake_value\{receiver="fake\/scraper",job="memcached"\} 2\n$/m);
+      assert.doesNotMatch(job.body, /nodemeter_|receiver="fake\/plain"/, 'only the job’s series (and target_info)');
+      assert.equal(instances.get('fake/plain')?.collects, 1, 'the receiver without jobs was not asked');
+
+      const unknown = await get('/metrics?job=mysql');
+      assert.equal(unknown.status, 400);
+      assert.equal(unknown.body, 'unknown job "mysql"; known jobs: memcached, redis\n');
+      assert.equal((await get('/metrics?job=a&job=b')).status, 400);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await service.shutdown();
+    }
   });
 
   it('returns what it has when a receiver passes the deadline, and reports the slow one', async () => {

@@ -34,6 +34,17 @@ export class Pipeline implements MetricProducer, PipelineSource {
     return this.#options.receivers.map((r) => r.id);
   }
 
+  selectorValues(key: string): readonly string[] | undefined {
+    let values: Set<string> | undefined;
+    for (const handle of this.#options.receivers) {
+      const own = handle.receiver.selectorValues?.(key);
+      if (own === undefined) continue;
+      values ??= new Set();
+      for (const v of own) values.add(v);
+    }
+    return values === undefined ? undefined : [...values].sort();
+  }
+
   /** SDK entry point: a reader's collect without request context. */
   collect(options?: MetricCollectOptions): Promise<CollectionResult>;
   collect(ctx: CollectContext): Promise<CollectionResult>;

@@ -27,6 +27,10 @@ export class ReceiverHandle {
   }
 
   collect(ctx: CollectContext): Promise<ReceiverResult> {
+    // A pull narrowed by a selector (`?job=`) is only for receivers that filter by it.
+    for (const selector of Object.keys(ctx.selectors)) {
+      if (this.receiver.selectorValues?.(selector) === undefined) return Promise.resolve({ scopeMetrics: { scope: { name: `nodemeter/receiver/${this.id}` }, metrics: [] } });
+    }
     const key = JSON.stringify(ctx.selectors);
     const existing = this.#inFlight.get(key);
     if (existing) return existing;

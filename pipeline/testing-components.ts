@@ -11,12 +11,19 @@ export class FakeReceiver implements Receiver {
   delayMs: number;
   failWith: Error | undefined;
   value: number;
+  /** Jobs it answers `?job=` pulls for; undefined: it does not filter by job. */
+  jobs: string[] | undefined;
 
-  constructor(id: string, options: { delayMs?: number; value?: number; failWith?: Error } = {}) {
+  constructor(id: string, options: { delayMs?: number; value?: number; failWith?: Error; jobs?: string[] } = {}) {
     this.id = id;
     this.delayMs = options.delayMs ?? 0;
     this.value = options.value ?? 1;
     this.failWith = options.failWith;
+    this.jobs = options.jobs;
+  }
+
+  selectorValues(key: string): readonly string[] | undefined {
+    return key === 'job' ? this.jobs : undefined;
   }
 
   start(): Promise<void> {
@@ -69,13 +76,17 @@ export class TrailProcessor implements Processor {
 
 /** Factories over the fakes, sharing instances through `instances` so tests can inspect them. */
 export function fakeFactories(instances: Map<string, FakeReceiver>): Factory[] {
-  const receiver: Factory<'receiver', { delay_ms: number; value: number }> = {
+  const receiver: Factory<'receiver', { delay_ms: number; value: number; jobs: string[] | null }> = {
     type: 'fake',
     kind: 'receiver',
-    schema: { delay_ms: { doc: 'delay', format: 'nat', default: 0 }, value: { doc: 'value', format: Number, default: 1 } },
-    createDefaultConfig: () => ({ delay_ms: 0, value: 1 }),
+    schema: {
+      delay_ms: { doc: 'delay', format: 'nat', default: 0 },
+      value: { doc: 'value', format: Number, default: 1 },
+      jobs: { doc: 'jobs answered on ?job= pulls', format: '*', default: null },
+    },
+    createDefaultConfig: () => ({ delay_ms: 0, value: 1, jobs: null }),
     create: (settings, config) => {
-      const r = new FakeReceiver(settings.id, { delayMs: config.delay_ms, value: config.value });
+      const r = new FakeReceiver(settings.id, { delayMs: config.delay_ms, value: config.value, ...(config.jobs ? { jobs: config.jobs } : {}) });
       instances.set(settings.id, r);
       return r;
     },

@@ -60,8 +60,8 @@ export class PrometheusExporter implements Exporter {
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
     });
-    this.#unroute = this.#settings.http.route(this.#config.path, `Prometheus exposition (${this.#settings.id})`, (req, res) =>
-      this.#handle(req, res),
+    this.#unroute = this.#settings.http.route(this.#config.path, `Prometheus exposition (${this.#settings.id})`, (req, res, url) =>
+      this.#handle(req, res, url),
     );
     return Promise.resolve();
   }
@@ -77,7 +77,11 @@ export class PrometheusExporter implements Exporter {
   /** One collection rendered as exposition text; used by the endpoint and `collect --once`. */
   async scrape(timeoutMs: number, selectors: Record<string, string> = {}, signal?: AbortSignal): Promise<{ text: string; errors: unknown[] }> {
     const ctx = collectContext(timeoutMs, selectors, signal);
-    const { resourceMetrics, errors } = await this.#fanIn.withContext(ctx, () => this.reader.collect({ timeoutMillis: timeoutMs }));
+    // A pull for one job answers with that job's series only, without the agent's own telemetry.
+    const narrowed = Object.keys(selectors).length > 0;
+    const { resourceMetrics, errors } = await this.#fanIn.withContext(ctx, () =>
+      narrowed ? this.#fanIn.collect({ timeoutMillis: timeoutMs }) : this.reader.collect({ timeoutMillis: timeoutMs }),
+    );
     const text = writeExposition(resourceMetrics, {
       prefix: this.#config.metric_prefix,
       constLabels: this.#config.const_labels,
@@ -88,16 +92,44 @@ export class PrometheusExporter implements Exporter {
     return { text, errors };
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * `?job=<name>`: the selectors of a pull narrowed to one job, or the reason to refuse it (400):
+   * an empty or repeated value, or a job no receiver of these pipelines knows.
+   */
+  #selectors(url: URL): { selectors: Record<string, string> } | { refused: string } {
+    const jobs = url.searchParams.getAll('job');
+    if (jobs.length === 0) return { selectors: {} };
+    if (jobs.length > 1) return { refused: 'give ?job= once' };
+    const job = jobs[0] as string;
+    const known = new Set<string>();
+    let answered = false;
+    for (const source of this.#fanIn.sources) {
+      const values = source.selectorValues('job');
+      if (values === undefined) continue;
+      answered = true;
+      for (const v of values) known.add(v);
+    }
+    if (!answered) return { refused: 'no receiver of this endpoint scrapes jobs: ?job= is not supported here' };
+    if (!known.has(job)) return { refused: `unknown job ${JSON.stringify(job.slice(0, 200))}; known jobs: ${known.size === 0 ? '(none)' : [...known].sort().join(', ')}` };
+    return { selectors: { job } };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    const narrowed = this.#selectors(url);
+    if ('refused' in narrowed) {
+      this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: 'refused' });
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${narrowed.refused}\n`);
       return;
     }
     const started = performance.now();
     const aborted = new AbortController();
     res.once('close', () => aborted.abort());
     try {
-      const { text, errors } = await this.scrape(this.#timeoutFor(req), {}, aborted.signal);
+      const { text, errors } = await this.scrape(this.#timeoutFor(req), narrowed.selectors, aborted.signal);
       this.#errorLog.report(errors, 'scrape');
       this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: errors.length > 0 ? 'partial' : 'success' });
       res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE });

@@ -1,5 +1,6 @@
 import '../../config/formats.ts';
 import convict from 'convict';
+import { nonEmptyString, objectList, oneOf, onlyKeys } from '../../config/object-list.ts';
 
 export type PodSource = 'pod_uid' | 'pod_ip' | 'container_id' | 'pod_name';
 export type VolumeSource = 'pv_name' | 'pvc';
@@ -44,32 +45,6 @@ export interface K8sAttributesConfig {
 const POD_SOURCES: readonly PodSource[] = ['pod_uid', 'pod_ip', 'container_id', 'pod_name'];
 const VOLUME_SOURCES: readonly VolumeSource[] = ['pv_name', 'pvc'];
 const METADATA_SOURCES: readonly MetadataSource[] = ['pod', 'namespace', 'node', 'pv', 'pvc'];
-
-function objectList(what: string, check: (item: Record<string, unknown>, at: string) => void) {
-  return (value: unknown) => {
-    if (!Array.isArray(value)) throw new Error(`must be a list of ${what}`);
-    value.forEach((item: unknown, index) => {
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new Error(`item ${index} must be a map`);
-      check(item as Record<string, unknown>, `item ${index}`);
-    });
-  };
-}
-
-function onlyKeys(item: Record<string, unknown>, at: string, allowed: readonly string[]): void {
-  for (const key of Object.keys(item)) {
-    if (!allowed.includes(key)) throw new Error(`${at}: unknown key "${key}" (allowed: ${allowed.join(', ')})`);
-  }
-}
-
-function oneOf<T extends string>(item: Record<string, unknown>, at: string, key: string, values: readonly T[]): void {
-  if (!values.includes(item[key] as T)) throw new Error(`${at}: "${key}" must be one of ${values.join(', ')}, got ${JSON.stringify(item[key])}`);
-}
-
-function nonEmptyString(item: Record<string, unknown>, at: string, key: string, required: boolean): void {
-  const value = item[key];
-  if (value === undefined && !required) return;
-  if (typeof value !== 'string' || value === '') throw new Error(`${at}: "${key}" must be a non-empty string`);
-}
 
 /** Pod and volume association rules share one shape: `from`, `attribute`, and a namespace attribute for name lookups. */
 function associationRules(what: string, sources: readonly string[], namedSource: string) {
