@@ -1,17 +1,18 @@
-// Benchmark entry point: `npm run bench -- [filesystem|hostpath|docker …] [options]` (filesystem
-// and docker need root). See bench/README.md.
+// Benchmark entry point: `npm run bench -- [filesystem|hostpath|docker|parser …] [options]`
+// (filesystem and docker need root). See bench/README.md.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import type { ScannerKind } from '../receivers/hostpath/native-scanner.ts';
 import { runDockerBench } from './docker.bench.ts';
 import { runFilesystemBench } from './filesystem.bench.ts';
+import { runParserBench } from './parser.bench.ts';
 import { DEFAULT_SIZES, runHostpathBench } from './hostpath.bench.ts';
 import { DEFAULT_TREE_CACHE } from './lib/file-tree.ts';
 
-const BENCHES = ['filesystem', 'hostpath', 'docker'];
+const BENCHES = ['filesystem', 'hostpath', 'docker', 'parser'];
 
-const USAGE = `usage: node bench/run.ts [filesystem] [hostpath] [docker] [options]      (with Node 24; default: filesystem)
+const USAGE = `usage: node bench/run.ts [filesystem] [hostpath] [docker] [parser] [options]      (with Node 24; default: filesystem)
 
 filesystem (as root): nodemeter's filesystem receiver vs node_exporter
 
@@ -36,6 +37,11 @@ docker (as root): nodemeter's docker receiver (api and cgroup sources) vs docker
   --repetitions N     timed collections per tool               (default 11)
   --warmup N          unmeasured collections per tool first    (default 2)
   --concurrency N     the receiver's concurrency, 0 = all       (env BENCH_CONCURRENCY, default 0)
+
+parser: the pod scrape parser vs parse-prometheus-text-format, one core
+  --targets N         target bodies                            (env BENCH_TARGETS, default 200)
+  --series N          samples per body                         (env BENCH_SERIES, default 1000)
+  --iterations N      timed runs per parser                    (default 15)
 
 all
   --out FILE          results JSON path      (default bench/results/<benchmark>-<YYYY-MM-DD>.json; one benchmark only)
@@ -83,6 +89,8 @@ async function main(argv: string[]): Promise<number> {
       rebuild: { type: 'boolean', default: false },
       'drop-caches': { type: 'boolean', default: false },
       containers: { type: 'string' },
+      targets: { type: 'string' },
+      series: { type: 'string' },
       concurrency: { type: 'string' },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
@@ -122,6 +130,15 @@ async function main(argv: string[]): Promise<number> {
         skipNodemeter: values['skip-nodemeter'],
         cpuProf: values['cpu-prof'],
         resultsFile: resultsFile('filesystem'),
+        log,
+      });
+    } else if (bench === 'parser') {
+      await runParserBench({
+        repoRoot,
+        targets: intOption('targets', values.targets, env.BENCH_TARGETS, 200, 1),
+        seriesPerTarget: intOption('series', values.series, env.BENCH_SERIES, 1000, 1),
+        iterations: intOption('iterations', values.iterations, undefined, 15, 1),
+        resultsFile: resultsFile('parser'),
         log,
       });
     } else if (bench === 'docker') {

@@ -36,6 +36,11 @@ void test('both embedded default configs load against the real built-in registry
   assert.deepEqual(k.pipelines.get('metrics')?.receivers, ['filesystem', 'hostpath']);
   assert.equal(k.receivers.get('hostpath')?.config.persistent_volumes, true);
   assert.match(String(k.receivers.get('filesystem')?.config.volume_plugins_exclude), /local-volume/);
+  // This node's pods annotated prometheus.io/scrape, in a pipeline of their own (no k8sattributes).
+  assert.deepEqual(k.pipelines.get('metrics/pods')?.receivers, ['podscrape']);
+  assert.deepEqual(k.pipelines.get('metrics/pods')?.processors, []);
+  assert.deepEqual(k.receivers.get('podscrape')?.config.discovery, [{ annotations: 'prometheus.io', job: 'kubernetes-pods' }]);
+  assert.equal(c.receivers.has('podscrape'), false, 'no pods to scrape without Kubernetes');
   assert.deepEqual(k.warnings, []);
 });
 

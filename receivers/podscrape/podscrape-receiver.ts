@@ -1,0 +1,231 @@
+import type { HrTime } from '@opentelemetry/api';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
+
+import type { KubeLookup } from '../../kube/lookup.ts';
+import type { CollectContext, ComponentSettings, Receiver, ReceiverResult } from '../../pipeline/component.ts';
+import { counter, gauge, nowHr, type Sample } from '../../pipeline/datapoints.ts';
+import { discoveryRules, type PodScrapeReceiverConfig } from './config.ts';
+import { discoverTargets, type DiscoveryRule, type ScrapeMode, type ScrapeTarget } from './discovery.ts';
+import { ScrapeClient } from './scrape-client.ts';
+import { scrapeTarget, targetLabels, type TargetScrape } from './target-scraper.ts';
+
+interface KnownTarget {
+  target: ScrapeTarget;
+  /** When the target was first discovered: the start of its counters. */
+  readonly firstSeen: HrTime;
+  last?: TargetScrape;
+}
+
+/**
+ * Scrapes this node's pods: targets from the shared Kubernetes cache by the discovery rules,
+ * interval-mode jobs in the background every collection_interval (a pull serves the last
+ * scrape), on-demand jobs only when a pull asks for them with `?job=<name>`. Each target gets
+ * `up`, `scrape_duration_seconds` and `scrape_samples_scraped`. Never throws from its loop.
+ */
+export class PodScrapeReceiver implements Receiver {
+  readonly #settings: ComponentSettings;
+  readonly #config: Readonly<PodScrapeReceiverConfig>;
+  readonly #rules: readonly DiscoveryRule[];
+  readonly #lookup: KubeLookup | undefined;
+  readonly #client = new ScrapeClient();
+  readonly #known = new Map<string, KnownTarget>();
+  /** Scrapes under way by target key: concurrent pulls of one job share them. */
+  readonly #inFlight = new Map<string, Promise<TargetScrape>>();
+  /** Failed scrapes by job and reason, for nodemeter_podscrape_scrape_failures_total. */
+  readonly #failures = new Map<string, { job: string; reason: string; count: number }>();
+  readonly #startTime = nowHr();
+  #reportedProblems = '';
+  #timer: NodeJS.Timeout | undefined;
+  #round: Promise<void> | undefined;
+  #firstRound: { promise: Promise<void>; resolve: () => void };
+  #state: 'new' | 'started' | 'stopped' = 'new';
+  readonly #abort = new AbortController();
+
+  constructor(settings: ComponentSettings, config: Readonly<PodScrapeReceiverConfig>) {
+    this.#settings = settings;
+    this.#config = config;
+    this.#rules = discoveryRules(config);
+    this.#lookup = settings.kube?.require(['pods']);
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#firstRound = { promise, resolve };
+  }
+
+  start(): Promise<void> {
+    if (this.#state !== 'new') return Promise.resolve();
+    this.#state = 'started';
+    if (!this.#lookup) {
+      this.#settings.logger.warn('no Kubernetes API server configured: no pod to scrape');
+      this.#firstRound.resolve();
+      return Promise.resolve();
+    }
+    this.#tick();
+    return Promise.resolve();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    clearTimeout(this.#timer);
+    this.#abort.abort();
+    await this.#round;
+    this.#client.destroy();
+    this.#firstRound.resolve();
+  }
+
+  /** Resolves once the interval-mode targets were scraped once (or there is no cache). */
+  settled(): Promise<void> {
+    return this.#firstRound.promise;
+  }
+
+  /** The jobs a pull can ask for with `?job=`: every job discovered now, whatever its mode. */
+  selectorValues(key: string): readonly string[] | undefined {
+    if (key !== 'job') return undefined;
+    const jobs = new Set<string>();
+    for (const t of this.#discover()) jobs.add(t.job);
+    for (const rule of this.#rules) if (rule.kind === 'annotations') jobs.add(rule.job);
+    return [...jobs].sort();
+  }
+
+  async collect(ctx: CollectContext): Promise<ReceiverResult> {
+    const job = ctx.selectors['job'];
+    let entries: KnownTarget[];
+    if (job === undefined) {
+      entries = [...this.#known.values()].filter((k) => k.target.mode === 'interval' && k.last !== undefined);
+    } else {
+      const targets = this.#discover().filter((t) => t.job === job);
+      const onDemand = targets.filter((t) => t.mode === 'on_demand');
+      if (onDemand.length > 0) await this.#scrapeAll(onDemand, ctx.signal);
+      const keys = new Set(targets.map((t) => t.key));
+      entries = [...this.#known.values()].filter((k) => keys.has(k.target.key) && k.last !== undefined);
+    }
+    const metrics = this.#families(entries, job);
+    return { scopeMetrics: { scope: { name: `nodemeter/receiver/${this.#settings.id}` }, metrics } };
+  }
+
+  #discover(): ScrapeTarget[] {
+    if (!this.#lookup) return [];
+    const node = this.#settings.agent.nodeName;
+    // The cache holds this node's pods; the check keeps a cache shared with a wider watch honest.
+    const pods = this.#lookup.list('pods').filter((p) => node === '' || p.nodeName === node);
+    const { targets, problems } = discoverTargets(pods, this.#rules);
+    const report = problems.map((p) => `${p.namespace}/${p.pod}: ${p.message}`).join('\n');
+    if (report !== this.#reportedProblems) {
+      this.#reportedProblems = report;
+      for (const p of problems) this.#settings.logger.warn({ namespace: p.namespace, pod: p.pod }, `pod not scraped: ${p.message}`);
+    }
+    // Targets that went away lose their series; new ones start counting now.
+    const current = new Set(targets.map((t) => t.key));
+    for (const key of this.#known.keys()) if (!current.has(key)) this.#known.delete(key);
+    for (const t of targets) {
+      const known = this.#known.get(t.key);
+      if (known === undefined) this.#known.set(t.key, { target: t, firstSeen: nowHr() });
+      else known.target = t;
+    }
+    return targets;
+  }
+
+  #tick(): void {
+    if (this.#state !== 'started') return;
+    this.#round = this.#runRound().finally(() => {
+      this.#round = undefined;
+      this.#firstRound.resolve();
+      if (this.#state !== 'started') return;
+      this.#timer = setTimeout(() => this.#tick(), this.#config.collection_interval);
+      this.#timer.unref();
+    });
+  }
+
+  async #runRound(): Promise<void> {
+    try {
+      // Until the first list arrives an empty cache would read as "every pod gone".
+      if (!this.#lookup?.synced) return;
+      await this.#scrapeAll(
+        this.#discover().filter((t) => t.mode === 'interval'),
+        this.#abort.signal,
+      );
+    } catch (err) {
+      this.#settings.logger.error({ err }, 'pod scrape round failed');
+    }
+  }
+
+  /** Scrapes `targets`, `concurrency` at a time, joining scrapes of the same target under way. */
+  async #scrapeAll(targets: readonly ScrapeTarget[], signal: AbortSignal): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < targets.length && !signal.aborted) {
+        const target = targets[next++] as ScrapeTarget;
+        await this.#scrapeOne(target, signal);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#config.concurrency, targets.length) }, worker));
+  }
+
+  #scrapeOne(target: ScrapeTarget, signal: AbortSignal): Promise<TargetScrape> {
+    let scrape = this.#inFlight.get(target.key);
+    if (scrape === undefined) {
+      const known = this.#known.get(target.key);
+      const startTime = known?.firstSeen ?? nowHr();
+      scrape = scrapeTarget(this.#client, target, startTime, this.#config, signal).then((result) => {
+        const k = this.#known.get(target.key);
+        if (k !== undefined) k.last = result;
+        if (!result.up) this.#recordFailure(target, result);
+        return result;
+      });
+      this.#inFlight.set(target.key, scrape);
+      void scrape.finally(() => this.#inFlight.delete(target.key));
+    }
+    return scrape;
+  }
+
+  #recordFailure(target: ScrapeTarget, result: TargetScrape): void {
+    const reason = result.reason ?? 'unknown';
+    const key = `${target.job}\u0000${reason}`;
+    const entry = this.#failures.get(key) ?? { job: target.job, reason, count: 0 };
+    entry.count++;
+    this.#failures.set(key, entry);
+    this.#settings.logger.debug({ job: target.job, namespace: target.namespace, pod: target.pod, url: target.url.href, reason, err: result.error }, 'scrape failed');
+  }
+
+  #families(entries: readonly KnownTarget[], job: string | undefined): MetricData[] {
+    const time = nowHr();
+    const up: Sample[] = [];
+    const duration: Sample[] = [];
+    const scraped: Sample[] = [];
+    const metrics: MetricData[] = [];
+    for (const { target, last } of entries) {
+      if (last === undefined) continue;
+      const attributes = targetLabels(target, this.#config);
+      up.push({ attributes, value: last.up ? 1 : 0 });
+      duration.push({ attributes, value: last.durationMs / 1000 });
+      scraped.push({ attributes, value: last.samples });
+      metrics.push(...last.metrics);
+    }
+    const byMode = new Map<string, { job: string; mode: ScrapeMode; count: number }>();
+    for (const { target } of this.#known.values()) {
+      if (job !== undefined && target.job !== job) continue;
+      const key = `${target.job}\u0000${target.mode}`;
+      const entry = byMode.get(key) ?? { job: target.job, mode: target.mode, count: 0 };
+      entry.count++;
+      byMode.set(key, entry);
+    }
+    const failures = [...this.#failures.values()].filter((f) => job === undefined || f.job === job);
+    metrics.push(
+      gauge({ name: 'up', description: 'Whether the last scrape of the target succeeded (1) or not (0).' }, up, time),
+      gauge({ name: 'scrape_duration_seconds', description: 'Duration of the last scrape of the target.', unit: 's' }, duration, time),
+      gauge({ name: 'scrape_samples_scraped', description: 'Samples the target exposed in its last scrape.' }, scraped, time),
+      gauge(
+        { name: 'nodemeter_podscrape_targets', description: 'Scrape targets discovered on this node, by job and mode.' },
+        [...byMode.values()].map((e) => ({ attributes: { job: e.job, mode: e.mode }, value: e.count })),
+        time,
+      ),
+      counter(
+        { name: 'nodemeter_podscrape_scrape_failures_total', description: 'Failed scrapes by job and reason (timeout, connect, http_status, body_too_large, parse, series_limit, …).' },
+        failures.map((f) => ({ attributes: { job: f.job, reason: f.reason }, value: f.count })),
+        this.#startTime,
+        time,
+      ),
+    );
+    return metrics;
+  }
+}

@@ -1,0 +1,197 @@
+import { ValueType, type HrTime } from '@opentelemetry/api';
+import { AggregationTemporality, DataPointType, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
+
+import type { PrometheusFamily, PrometheusType, ScrapedDescriptor } from '../../pipeline/prometheus-family.ts';
+import { createLabels, type FamilyType, type Labels, type ParsedFamily, type ParsedSample } from './parser/model.ts';
+
+export interface ConvertOptions {
+  /** Added to every sample (job, instance, namespace, pod, …), after its own labels. */
+  readonly targetLabels: Readonly<Record<string, string>>;
+  /**
+   * false (the default, as in Prometheus): a scraped label that has a target label's name is
+   * kept as `exported_<name>`. true: the scraped value wins and the target label is left out.
+   */
+  readonly honorLabels: boolean;
+  /** Start of the counters' cumulative period: when the receiver first saw the target. */
+  readonly startTime: HrTime;
+  readonly time: HrTime;
+}
+
+/** The 0.0.4 type each scraped type is written back as. */
+const WRITTEN_AS: Record<FamilyType, PrometheusType> = {
+  counter: 'counter',
+  gauge: 'gauge',
+  histogram: 'histogram',
+  summary: 'summary',
+  untyped: 'untyped',
+  unknown: 'untyped',
+  info: 'gauge',
+  stateset: 'gauge',
+  gaugehistogram: 'histogram',
+};
+
+/** Sample-name suffixes that are cumulative counts in their family. */
+const CUMULATIVE_SUFFIXES: Partial<Record<FamilyType, readonly string[]>> = {
+  counter: ['_total', ''],
+  histogram: ['_bucket', '_count', '_sum'],
+  summary: ['_count', '_sum'],
+};
+
+/** Merges a sample's labels with the target's; allocation per sample only. */
+class LabelMerger {
+  readonly #target: ReadonlyArray<readonly [string, string]>;
+  readonly #targetNames: ReadonlySet<string>;
+  readonly #honor: boolean;
+
+  constructor(targetLabels: Readonly<Record<string, string>>, honor: boolean) {
+    this.#target = Object.entries(targetLabels);
+    this.#targetNames = new Set(Object.keys(targetLabels));
+    this.#honor = honor;
+  }
+
+  /** `skip`: a label left out (a histogram's `le`, which becomes the bucket). */
+  merge(own: Labels, skip?: string): Labels {
+    const out = createLabels();
+    for (const name in own) {
+      if (name === skip) continue;
+      const value = own[name] as string;
+      if (!this.#targetNames.has(name) || this.#honor) {
+        out[name] = value;
+        continue;
+      }
+      let renamed = `exported_${name}`;
+      while (renamed in own || this.#targetNames.has(renamed)) renamed = `exported_${renamed}`;
+      out[renamed] = value;
+    }
+    for (const [name, value] of this.#target) if (!(name in out)) out[name] = value;
+    return out;
+  }
+}
+
+function descriptor(name: string, help: string | undefined, prometheus: PrometheusFamily): ScrapedDescriptor {
+  return { name, description: help ?? '', unit: '', valueType: ValueType.DOUBLE, prometheus };
+}
+
+/** One metric per sample name, in first-seen order: every family type can be written so. */
+function rawParts(family: ParsedFamily, merger: LabelMerger, opts: ConvertOptions): MetricData[] {
+  const byName = new Map<string, ParsedSample[]>();
+  const createdName = `${family.name}_created`;
+  for (const sample of family.samples) {
+    // OpenMetrics `_created` is when a counter started, not a sample of its own.
+    if (sample.name === createdName && family.type !== 'gauge' && family.type !== 'untyped' && family.type !== 'unknown') continue;
+    let list = byName.get(sample.name);
+    if (list === undefined) byName.set(sample.name, (list = []));
+    list.push(sample);
+  }
+  const type = WRITTEN_AS[family.type];
+  const cumulative = CUMULATIVE_SUFFIXES[family.type] ?? [];
+  const metrics: MetricData[] = [];
+  for (const [name, samples] of byName) {
+    // 0.0.4 has no `foo` family for `foo_total` or `foo_info`: the sample name is the family there.
+    const familyName = family.type === 'counter' || family.type === 'info' || family.type === 'stateset' ? name : family.name;
+    const hint: PrometheusFamily = { family: familyName, type };
+    const isCumulative = cumulative.some((suffix) => name === family.name + suffix);
+    const dataPoints = samples.map((s) => ({
+      startTime: isCumulative ? opts.startTime : opts.time,
+      endTime: opts.time,
+      attributes: merger.merge(s.labels),
+      value: s.value,
+    }));
+    metrics.push(
+      isCumulative
+        ? { descriptor: descriptor(name, family.help, hint), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints }
+        : { descriptor: descriptor(name, family.help, hint), aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints },
+    );
+  }
+  return metrics;
+}
+
+interface HistogramSeries {
+  readonly labels: Labels;
+  readonly buckets: Array<readonly [number, number]>;
+  count?: number;
+  sum?: number;
+}
+
+/** `le` as a number, or undefined when it is not one. */
+function bound(le: string | undefined): number | undefined {
+  if (le === undefined || le === '') return undefined;
+  const n = le === '+Inf' || le === 'Inf' ? Infinity : Number(le);
+  return Number.isNaN(n) ? undefined : n;
+}
+
+/**
+ * A histogram family as OpenTelemetry histograms, or undefined when it is not well formed
+ * (no `+Inf` bucket, an `le` that is not a number, counts that go down, a `_count` that differs
+ * from the `+Inf` bucket): such a family is passed on sample by sample instead.
+ */
+function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOptions): MetricData | undefined {
+  const series = new Map<string, HistogramSeries>();
+  const bucketName = `${family.name}_bucket`;
+  const countName = `${family.name}_count`;
+  const sumName = `${family.name}_sum`;
+  for (const sample of family.samples) {
+    const isBucket = sample.name === bucketName;
+    let key = '';
+    for (const name in sample.labels) if (!(isBucket && name === 'le')) key += `${name}\u0000${sample.labels[name]}\u0000`;
+    let s = series.get(key);
+    if (s === undefined) series.set(key, (s = { labels: merger.merge(sample.labels, isBucket ? 'le' : undefined), buckets: [] }));
+    if (isBucket) {
+      const le = bound(sample.labels.le);
+      if (le === undefined) return undefined;
+      s.buckets.push([le, sample.value]);
+    } else if (sample.name === countName) s.count = sample.value;
+    else if (sample.name === sumName) s.sum = sample.value;
+    else if (sample.name !== `${family.name}_created`) return undefined;
+  }
+  const dataPoints = [];
+  for (const s of series.values()) {
+    const buckets = s.buckets.sort((a, b) => a[0] - b[0]);
+    const last = buckets[buckets.length - 1];
+    if (last === undefined || last[0] !== Infinity) return undefined;
+    const total = s.count ?? last[1];
+    if (total !== last[1]) return undefined;
+    const boundaries: number[] = [];
+    const counts: number[] = [];
+    let previous = 0;
+    for (const [le, cumulative] of buckets) {
+      if (cumulative < previous) return undefined;
+      if (le !== Infinity) boundaries.push(le);
+      counts.push(cumulative - previous);
+      previous = cumulative;
+    }
+    const value: Histogram = { buckets: { boundaries, counts }, count: total };
+    if (s.sum !== undefined) value.sum = s.sum;
+    dataPoints.push({ startTime: opts.startTime, endTime: opts.time, attributes: s.labels, value });
+  }
+  return {
+    descriptor: descriptor(family.name, family.help, { family: family.name, type: 'histogram' }),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.HISTOGRAM,
+    dataPoints,
+  };
+}
+
+/**
+ * Scraped families as OpenTelemetry metrics that the Prometheus exporter writes back as they came:
+ * counters as monotonic sums, gauges, untyped and OpenMetrics info/stateset as gauges, histograms
+ * as histograms (sample by sample when malformed), summaries as a gauge of quantiles plus `_sum`
+ * and `_count` sums (the SDK has no summary point). Target labels are added to every point.
+ * Timestamps and exemplars are not carried: the SDK's points have no place for them.
+ */
+export function familiesToMetrics(families: readonly ParsedFamily[], opts: ConvertOptions): MetricData[] {
+  const merger = new LabelMerger(opts.targetLabels, opts.honorLabels);
+  const metrics: MetricData[] = [];
+  for (const family of families) {
+    if (family.samples.length === 0) continue;
+    if (family.type === 'histogram') {
+      const h = histograms(family, merger, opts);
+      if (h !== undefined) {
+        metrics.push(h);
+        continue;
+      }
+    }
+    metrics.push(...rawParts(family, merger, opts));
+  }
+  return metrics;
+}
