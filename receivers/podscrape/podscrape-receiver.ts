@@ -95,7 +95,9 @@ export class PodScrapeReceiver implements Receiver {
     } else {
       const targets = this.#discover().filter((t) => t.job === job);
       const onDemand = targets.filter((t) => t.mode === 'on_demand');
-      if (onDemand.length > 0) await this.#scrapeAll(onDemand, ctx.signal);
+      // The receiver's own signal, not the pull's: another pull may be sharing these scrapes, and
+      // each is bounded by its own timeout; the pull stops waiting at its deadline regardless.
+      if (onDemand.length > 0) await this.#scrapeAll(onDemand, this.#abort.signal);
       const keys = new Set(targets.map((t) => t.key));
       entries = [...this.#known.values()].filter((k) => keys.has(k.target.key) && k.last !== undefined);
     }
@@ -168,8 +170,10 @@ export class PodScrapeReceiver implements Receiver {
       const startTime = known?.firstSeen ?? nowHr();
       scrape = scrapeTarget(this.#client, target, startTime, this.#config, signal).then((result) => {
         const k = this.#known.get(target.key);
+        const wasUp = k?.last?.up ?? true;
         if (k !== undefined) k.last = result;
-        if (!result.up) this.#recordFailure(target, result);
+        if (!result.up) this.#recordFailure(target, result, wasUp);
+        else if (!wasUp) this.#settings.logger.info({ job: target.job, namespace: target.namespace, pod: target.pod }, 'scrape target is up again');
         return result;
       });
       this.#inFlight.set(target.key, scrape);
@@ -178,13 +182,16 @@ export class PodScrapeReceiver implements Receiver {
     return scrape;
   }
 
-  #recordFailure(target: ScrapeTarget, result: TargetScrape): void {
+  /** Counts a failed scrape; logs a warning when a target goes down, debug while it stays down. */
+  #recordFailure(target: ScrapeTarget, result: TargetScrape, wasUp: boolean): void {
     const reason = result.reason ?? 'unknown';
     const key = `${target.job}\u0000${reason}`;
     const entry = this.#failures.get(key) ?? { job: target.job, reason, count: 0 };
     entry.count++;
     this.#failures.set(key, entry);
-    this.#settings.logger.debug({ job: target.job, namespace: target.namespace, pod: target.pod, url: target.url.href, reason, err: result.error }, 'scrape failed');
+    const fields = { job: target.job, namespace: target.namespace, pod: target.pod, address: target.address, reason, err: result.error };
+    if (wasUp) this.#settings.logger.warn(fields, 'scrape failed');
+    else this.#settings.logger.debug(fields, 'scrape failed again');
   }
 
   #families(entries: readonly KnownTarget[], job: string | undefined): MetricData[] {
