@@ -10,6 +10,7 @@ import { freePort } from '../test/support/ports.ts';
 import { KubeCache, type KubeCacheOptions, type KubeEvent } from './cache.ts';
 import { resolveKubeConnection } from './connection.ts';
 import { KIND_NAMES as ALL } from './kinds.ts';
+import type { KubeChange } from './lookup.ts';
 import type { KindName } from './types.ts';
 
 const GRACE_MS = 400;
@@ -307,6 +308,143 @@ describe('KubeCache against the test API server', () => {
     assert.equal(await cache.waitForSync(5000), true);
     assert.equal(lookup.synced, true);
     assert.ok(lookup.storageClass('gp3'));
+  });
+
+  it('event views: two filtered views of /api/v1/events, each with only its kind; a deleted event leaves at the next purge', async () => {
+    const { server, cache, reader } = await harness({
+      kinds: ['persistentvolumeevents', 'persistentvolumeclaimevents', 'persistentvolumeclaims'],
+      options: { graceMs: 2000 },
+    });
+    for (const e of fixtures.volumeEvents()) server.add(e);
+    await cache.start();
+    assert.ok(await cache.waitForSync(5000));
+
+    const events = [...fixtures.demoCluster(), ...fixtures.volumeEvents()].filter((o) => o.kind === 'Event');
+    const about = (kind: string) =>
+      events.filter((o) => (o['involvedObject'] as { kind: string }).kind === kind).map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort();
+    const held = (kind: 'persistentvolumeevents' | 'persistentvolumeclaimevents') => cache.store(kind).list().map((e) => `${e.namespace}/${e.name}`).sort();
+    assert.ok(about('Pod').length >= 2, 'the server holds events about pods too');
+    assert.equal(about('PersistentVolume').length, 1);
+    assert.equal(about('PersistentVolumeClaim').length, 5);
+    assert.deepEqual(held('persistentvolumeevents'), about('PersistentVolume'));
+    assert.deepEqual(held('persistentvolumeclaimevents'), about('PersistentVolumeClaim'));
+    assert.ok(cache.store('persistentvolumeevents').list().every((e) => e.involvedObject.kind === 'PersistentVolume' && e.namespace === 'default'));
+
+    // One path, two constant selectors, for the LIST and the WATCH alike.
+    const selectors = (watch: boolean) => new Set(server.requests.filter((r) => r.path === '/api/v1/events' && r.watch === watch).map((r) => r.query['fieldSelector']));
+    const both = new Set(['involvedObject.kind=PersistentVolume', 'involvedObject.kind=PersistentVolumeClaim']);
+    assert.deepEqual(selectors(false), both);
+    await until('both views watching', () => selectors(true).size === 2);
+    assert.deepEqual(selectors(true), both);
+
+    // Written through events.k8s.io, stripped from the core view.
+    const failed = cache.store('persistentvolumeclaimevents').list().find((e) => e.reason === 'ProvisioningFailed');
+    assert.deepEqual([failed?.count, failed?.type, failed?.involvedObject.name], [4, 'Warning', 'scratch']);
+    assert.match(failed?.reportingComponent ?? '', /^ebs\.csi\.aws\.com_/);
+
+    const objects = await metricValues(reader, 'nodemeter_kube_cache_objects');
+    assert.equal(objects.find((p) => p.attributes['kind'] === 'persistentvolumeevents')?.value, 1);
+    assert.equal(objects.find((p) => p.attributes['kind'] === 'persistentvolumeclaimevents')?.value, 5);
+    const synced = await metricValues(reader, 'nodemeter_kube_cache_synced');
+    assert.deepEqual(synced.map((p) => p.attributes['kind']).sort(), ['persistentvolumeclaimevents', 'persistentvolumeclaims', 'persistentvolumeevents']);
+
+    // Events have no grace period: an expired event is gone at the next purge (every 500 ms
+    // here), while a PVC deleted at the same moment stays for the cache's 2 s.
+    const ev = cache.store('persistentvolumeclaimevents').list()[0];
+    const pvc = cache.store('persistentvolumeclaims').list()[0];
+    assert.ok(ev && pvc);
+    server.delete('events', ev.namespace, ev.name);
+    server.delete('persistentvolumeclaims', pvc.namespace, pvc.name);
+    await until('PVC delete seen', () => cache.persistentVolumeClaim(pvc.namespace, pvc.name)?.deletedAt !== undefined);
+    await until('event purged', () => cache.store('persistentvolumeclaimevents').get(ev.namespace, ev.name) === undefined, 1500);
+    assert.ok(cache.persistentVolumeClaim(pvc.namespace, pvc.name), 'the PVC is still in its grace period');
+    assert.equal(cache.store('persistentvolumeclaimevents').size, 4);
+  });
+
+  it('on through a required lookup: initial list as adds, watch changes of events and PVs, no other kinds, relist differences, unsubscribe', async () => {
+    const { server, cache } = await harness({ kinds: [] });
+    for (const e of fixtures.volumeEvents()) server.add(e);
+    const lookup = cache.require(['persistentvolumes', 'persistentvolumeclaimevents']);
+    assert.equal(typeof lookup.on, 'function', 'the cache lookups can deliver changes');
+    assert.throws(() => lookup.on?.('persistentvolumeevents', () => undefined), /not required/);
+    const evs: Array<KubeChange<'persistentvolumeclaimevents'>> = [];
+    const pvs: Array<KubeChange<'persistentvolumes'>> = [];
+    const offEvents = lookup.on?.('persistentvolumeclaimevents', (c) => evs.push(c));
+    lookup.on?.('persistentvolumes', (c) => pvs.push(c));
+    const stale: string[] = [];
+    lookup.on?.('persistentvolumes', (c) => {
+      // Listeners run after the store changed: a lookup from inside sees the new state.
+      if (c.type !== 'delete' && lookup.persistentVolume(c.object.name) !== c.object) stale.push(c.object.name);
+    });
+
+    await cache.start();
+    assert.ok(await cache.waitForSync(5000));
+    const show = (c: KubeChange<'persistentvolumeclaimevents'> | KubeChange<'persistentvolumes'>) =>
+      `${c.type} ${'reason' in c.object ? c.object.reason : c.object.phase} ${c.origin ?? '?'}`;
+    assert.equal(evs.length, 5);
+    assert.ok(evs.every((c) => c.type === 'add' && c.origin === 'list'), evs.map(show).join());
+    assert.equal(pvs.length, fixtures.demoCluster().filter((o) => o.kind === 'PersistentVolume').length);
+    assert.ok(pvs.every((c) => c.type === 'add' && c.origin === 'list'));
+    evs.length = 0;
+    pvs.length = 0;
+
+    // Watch: a PVC event, its repeat, events about a PV and a Pod (never delivered here), a PV's life.
+    const claim = { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'fresh' };
+    const first = server.add(fixtures.coreEvent(claim, 'Provisioning', 'External provisioner is provisioning volume for claim "shop/fresh"', { component: 'rancher.io/local-path_p_u' }));
+    server.add(fixtures.coreEvent({ kind: 'PersistentVolume', name: 'pvc-fresh' }, 'VolumeFailedDelete', 'busy', { type: 'Warning' }));
+    server.add(fixtures.event('shop', { kind: 'Pod', name: 'web-0' }, 'Pulled', 'Successfully pulled image'));
+    server.update({ ...first, count: 2, lastTimestamp: '2025-01-15T10:00:09Z' });
+    const pvSource = { type: 'localPath', node: 'node-a', claimNamespace: 'shop', claimName: 'fresh' } as const;
+    const pvOptions = { storageClassName: 'local-path', claim: { namespace: 'shop', name: 'fresh' } };
+    server.add(fixtures.persistentVolume('pvc-fresh', pvSource, pvOptions));
+    server.update(fixtures.persistentVolume('pvc-fresh', pvSource, { ...pvOptions, phase: 'Released', lastPhaseTransitionTime: '2025-01-15T11:00:00Z' }));
+    server.delete('persistentvolumes', '', 'pvc-fresh');
+    server.delete('events', 'shop', first.metadata.name);
+    server.add(fixtures.coreEvent(claim, 'ProvisioningSucceeded', 'Successfully provisioned volume pvc-fresh', { component: 'rancher.io/local-path_p_u' }));
+
+    await until('the last PVC event', () => evs.some((c) => c.object.reason === 'ProvisioningSucceeded'));
+    await until('the PV delete', () => pvs.some((c) => c.type === 'delete'));
+    assert.deepEqual(evs.map(show), ['add Provisioning watch', 'update Provisioning watch', 'delete Provisioning watch', 'add ProvisioningSucceeded watch']);
+    assert.ok(evs.every((c) => c.object.involvedObject.kind === 'PersistentVolumeClaim'), 'events about other kinds are never delivered');
+    const repeat = evs[1];
+    assert.equal(repeat?.type, 'update');
+    assert.deepEqual(repeat.type === 'update' ? [repeat.old.count, repeat.object.count, repeat.object.lastTimestampMs] : [], [1, 2, Date.UTC(2025, 0, 15, 10, 0, 9)]);
+    assert.deepEqual(pvs.map(show), ['add Bound watch', 'update Released watch', 'delete Released watch']);
+    const released = pvs[1];
+    assert.equal(released?.type === 'update' ? released.old.phase : '', 'Bound');
+    assert.equal(released?.object.lastPhaseTransitionTimeMs, Date.UTC(2025, 0, 15, 11));
+    assert.equal(typeof pvs[2]?.object.deletedAt, 'number');
+    assert.deepEqual(stale, []);
+
+    // A relist after 410 Gone delivers only what differs from the store.
+    evs.length = 0;
+    const live = cache.store('persistentvolumeclaimevents').list().filter((e) => !e.deletedAt);
+    const [gone, changed] = live;
+    assert.ok(gone && changed && live.length >= 3);
+    await server.stop();
+    server.delete('events', gone.namespace, gone.name);
+    const current = server.get('events', changed.namespace, changed.name);
+    assert.ok(current);
+    server.update({ ...current, count: 9 });
+    server.add(fixtures.coreEvent(claim, 'ProvisioningFailed', 'while the agent was away', { type: 'Warning' }));
+    server.expireVersions();
+    await server.restart();
+    await until('relist delivered', () => evs.length >= 3, 8000);
+    assert.deepEqual(
+      evs.map((c) => `${c.type} ${c.object.name === gone.name ? 'gone' : c.object.name === changed.name ? 'changed' : c.object.reason} ${c.origin ?? '?'}`).sort(),
+      ['add ProvisioningFailed relist', 'delete gone relist', 'update changed relist'],
+    );
+    const relistDelete = evs.find((c) => c.type === 'delete');
+    assert.equal(typeof relistDelete?.object.deletedAt, 'number');
+
+    // Unsubscribed: nothing more arrives.
+    offEvents?.();
+    const before = evs.length;
+    server.add(fixtures.coreEvent(claim, 'Resizing', 'after unsubscribe'));
+    server.add(fixtures.persistentVolume('pv-sentinel', { type: 'hostPath', path: '/mnt/s' }));
+    await until('sentinel PV', () => pvs.some((c) => c.object.name === 'pv-sentinel'));
+    await until('the event is cached', () => cache.store('persistentvolumeclaimevents').list().some((e) => e.reason === 'Resizing'));
+    assert.equal(evs.length, before);
   });
 
   it('lifecycle: shutdown is idempotent and safe without start; waitForSync never throws; late require starts the kind', async () => {

@@ -5,11 +5,11 @@ import { sleep } from './backoff.ts';
 import { KubeHttpClient } from './client.ts';
 import type { KubeConnection } from './connection.ts';
 import { Interner } from './intern.ts';
-import { KIND_NAMES, KINDS, POD_BY_CONTAINER_ID, POD_BY_IP } from './kinds.ts';
+import { fieldSelectorFor, KIND_NAMES, KINDS, POD_BY_CONTAINER_ID, POD_BY_IP } from './kinds.ts';
 import type { KubeLookup, KubeProvider } from './lookup.ts';
 import { KubeMetrics } from './metrics.ts';
 import { Reflector, type ReflectorTuning } from './reflector.ts';
-import { ObjectStore, type StoreChange } from './store.ts';
+import { ObjectStore, type ChangeOrigin, type StoreChange } from './store.ts';
 import { bareContainerId, type StripOptions } from './strip.ts';
 import type {
   KindMap,
@@ -33,13 +33,16 @@ export interface KubeCacheOptions {
   readonly logger: Logger;
   /** Self-telemetry meter for the `nodemeter_kube_*` instruments; none recorded when absent. */
   readonly meter?: Meter;
-  /** How long a deleted object stays resolvable, ms. Default 120 000 (2 min). */
+  /**
+   * How long a deleted object stays resolvable, ms. Default 120 000 (2 min). Kinds with their
+   * own grace period (events: 0, see kube/kinds.ts) keep it.
+   */
   readonly graceMs?: number;
   /** List/watch tuning shared by every kind (tests shorten it). */
   readonly tuning?: ReflectorTuning;
 }
 
-/** One change in the cache, as handed to {@link KubeCache.on} listeners. */
+/** One change in the cache, as handed to {@link KubeCache.on} listeners (the same type as lookup.ts `KubeChange`). */
 export type KubeEvent<K extends KindName> = StoreChange<KindMap[K]>;
 
 /** Per-kind state for diagnostics (`status()`). */
@@ -164,7 +167,10 @@ export class KubeCache implements KubeProvider, KubeLookup {
     return true;
   }
 
-  /** Listens for add/update/delete of one kind; returns the unsubscribe function. */
+  /**
+   * Listens for add/update/delete of one kind; returns the unsubscribe function. Delivery
+   * rules (initial list, relists, ordering): {@link KubeLookup.on}.
+   */
   on<K extends KindName>(kind: K, listener: (event: KubeEvent<K>) => void): () => void {
     let set = this.#listeners.get(kind);
     if (!set) this.#listeners.set(kind, (set = new Set()));
@@ -235,22 +241,23 @@ export class KubeCache implements KubeProvider, KubeLookup {
       ...this.#options.tuning,
       kind,
       path: spec.path,
-      fieldSelector: spec.fieldSelector?.(this.#options.nodeName),
+      fieldSelector: fieldSelectorFor(spec, this.#options.nodeName),
       client: this.#client,
       store: this.#stores[kind],
       strip: (object) => spec.strip(object, this.#strip),
       logger: this.#log,
       metrics: this.#metrics,
-      graceMs: this.#graceMs,
-      onChange: (change) => this.#emit(kind, change),
+      graceMs: spec.graceMs ?? this.#graceMs,
+      onChange: (change, origin) => this.#emit(kind, change, origin),
     });
     this.#reflectors.set(kind, reflector as unknown as Reflector<ObjectMetaInfo>);
     reflector.start();
   }
 
-  #emit(kind: KindName, change: StoreChange<ObjectMetaInfo>): void {
+  #emit(kind: KindName, bare: StoreChange<ObjectMetaInfo>, origin: ChangeOrigin): void {
     const set = this.#listeners.get(kind);
-    if (!set) return;
+    if (!set || set.size === 0) return;
+    const change = { ...bare, origin };
     for (const listener of set) {
       try {
         listener(change);
@@ -284,6 +291,11 @@ export class KubeCache implements KubeProvider, KubeLookup {
       list: (kind) => cache.list(kind),
       get synced() {
         return kinds.every((kind) => cache.#stores[kind].synced);
+      },
+      on: (kind, listener) => {
+        // A kind this component did not require is never watched: listening would wait forever.
+        if (!kinds.includes(kind)) throw new Error(`Kubernetes kind "${kind}" was not required by this component; its changes are never delivered`);
+        return cache.on(kind, listener);
       },
     };
   }

@@ -3,7 +3,7 @@ import { errorMessage } from '../pipeline/errors.ts';
 import { Backoff, sleep, type BackoffOptions } from './backoff.ts';
 import { KubeHttpError, KubeTimeoutError, type KubeHttpClient, type Query } from './client.ts';
 import type { KubeMetrics, RestartReason } from './metrics.ts';
-import type { ObjectStore, StoreChange } from './store.ts';
+import type { ChangeOrigin, ObjectStore, StoreChange } from './store.ts';
 import { obj, resourceVersionOf, type ApiObject } from './strip.ts';
 import type { ObjectMetaInfo } from './types.ts';
 
@@ -33,8 +33,12 @@ export interface ReflectorOptions<T extends ObjectMetaInfo> extends ReflectorTun
   readonly metrics?: KubeMetrics;
   /** How long deleted objects stay resolvable, ms. */
   readonly graceMs: number;
-  /** Called for every add/update/delete, after the store has changed. Must not throw: the cache guards each listener. */
-  readonly onChange?: (change: StoreChange<T>) => void;
+  /**
+   * Called for every add/update/delete, after the store has changed, with where it came from.
+   * The changes of a LIST come after the whole list is in the store. Must not throw: the cache
+   * guards each listener.
+   */
+  readonly onChange?: (change: StoreChange<T>, origin: ChangeOrigin) => void;
 }
 
 /**
@@ -52,6 +56,8 @@ export class Reflector<T extends ObjectMetaInfo> {
   #loop: Promise<void> | undefined;
   #resourceVersion = '';
   #lastError: string | undefined;
+  /** True once a LIST succeeded: later ones are relists. */
+  #listed = false;
 
   constructor(options: ReflectorOptions<T>) {
     this.#o = options;
@@ -178,9 +184,15 @@ export class Reflector<T extends ObjectMetaInfo> {
       }
       const changes = this.#o.store.replace(items, Date.now(), this.#o.graceMs);
       this.#log.debug({ objects: items.length, resourceVersion, changes: changes.length }, 'listed');
-      for (const change of changes) this.#o.onChange?.(change);
+      const origin: ChangeOrigin = this.#listed ? 'relist' : 'list';
+      this.#listed = true;
+      for (const change of changes) this.#notify(change, origin);
       return resourceVersion;
     }
+  }
+
+  #notify(change: StoreChange<T>, origin: ChangeOrigin): void {
+    this.#o.onChange?.(change, origin);
   }
 
   #strip(raw: unknown): T | undefined {
@@ -208,14 +220,14 @@ export class Reflector<T extends ObjectMetaInfo> {
       case 'MODIFIED': {
         const stripped = this.#strip(object);
         if (!stripped) return;
-        for (const change of this.#o.store.upsert(stripped, Date.now(), this.#o.graceMs)) this.#o.onChange?.(change);
+        for (const change of this.#o.store.upsert(stripped, Date.now(), this.#o.graceMs)) this.#notify(change, 'watch');
         break;
       }
       case 'DELETED': {
         const stripped = this.#strip(object);
         if (!stripped) return;
         const change = this.#o.store.markDeleted(stripped.namespace, stripped.name, Date.now(), this.#o.graceMs, stripped);
-        if (change) this.#o.onChange?.(change);
+        if (change) this.#notify(change, 'watch');
         break;
       }
       case 'BOOKMARK':

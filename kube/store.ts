@@ -7,11 +7,18 @@ export interface IndexSpec<T> {
   keys(object: T): Iterable<string>;
 }
 
+/**
+ * Where a change came from, as the reflector labels the changes it hands on (the store itself
+ * leaves it unset): `list` = the kind's first LIST (one `add` per object), `relist` = what a
+ * later LIST (after 410 Gone) found different from the store, `watch` = one watch event.
+ */
+export type ChangeOrigin = 'list' | 'relist' | 'watch';
+
 /** What changed in one store operation, for the cache's event hooks. */
 export type StoreChange<T> =
-  | { readonly type: 'add'; readonly object: T }
-  | { readonly type: 'update'; readonly object: T; readonly old: T }
-  | { readonly type: 'delete'; readonly object: T };
+  | { readonly type: 'add'; readonly object: T; readonly origin?: ChangeOrigin }
+  | { readonly type: 'update'; readonly object: T; readonly old: T; readonly origin?: ChangeOrigin }
+  | { readonly type: 'delete'; readonly object: T; readonly origin?: ChangeOrigin };
 
 /**
  * One kind's objects, keyed by namespace/name and UID, with secondary indexes. Deleted

@@ -4,7 +4,9 @@ import { fixtures } from '../test/support/kube-api/index.ts';
 import { Interner } from './intern.ts';
 import {
   bareContainerId,
+  EVENT_MESSAGE_MAX,
   objectKey,
+  stripEvent,
   stripMeta,
   stripPersistentVolume,
   stripPersistentVolumeClaim,
@@ -230,4 +232,154 @@ test('bareContainerId and objectKey', () => {
   assert.equal(bareContainerId('abc'), 'abc');
   assert.equal(objectKey('', 'pv-1'), 'pv-1');
   assert.equal(objectKey('ns', 'p'), 'ns/p');
+});
+
+test('PV: creation and phase transition times, reclaim policy; provisioner annotations kept', () => {
+  const raw = fixtures.persistentVolume('pvc-9f1e', { type: 'localPath', node: 'node-a', claimNamespace: 'shop', claimName: 'uploads' }, {
+    storageClassName: 'local-path',
+    claim: { namespace: 'shop', name: 'uploads' },
+    phase: 'Released',
+    created: '2025-01-15T10:00:05Z',
+    lastPhaseTransitionTime: '2025-01-15T11:30:00Z',
+    reclaimPolicy: 'Delete',
+    volumeMode: 'Block',
+  });
+  const pv = stripPersistentVolume(api(raw), opts());
+  assert.equal(pv.creationTimestampMs, Date.UTC(2025, 0, 15, 10, 0, 5));
+  assert.equal(pv.lastPhaseTransitionTimeMs, Date.UTC(2025, 0, 15, 11, 30));
+  assert.equal(pv.reclaimPolicy, 'Delete');
+  assert.equal(pv.phase, 'Released');
+  assert.equal(pv.volumeMode, 'Block');
+  assert.equal(pv.annotations['pv.kubernetes.io/provisioned-by'], 'rancher.io/local-path');
+  assert.equal(pv.annotations['local.path.provisioner/selected-node'], 'node-a');
+
+  // An API server before 1.28 sends no lastPhaseTransitionTime; a bad time reads as absent.
+  const old = stripPersistentVolume(api(fixtures.persistentVolume('old', { type: 'hostPath', path: '/x' }, { lastPhaseTransitionTime: null, reclaimPolicy: 'Retain' })), opts());
+  assert.equal(old.lastPhaseTransitionTimeMs, undefined);
+  assert.equal(old.reclaimPolicy, 'Retain');
+  assert.equal(old.creationTimestampMs, Date.UTC(2025, 0, 15, 10));
+  const bare = stripPersistentVolume(api({ metadata: { name: 'b', creationTimestamp: 'yesterday' }, spec: {}, status: { lastPhaseTransitionTime: 42 } }), opts());
+  assert.deepEqual([bare.creationTimestampMs, bare.lastPhaseTransitionTimeMs, bare.reclaimPolicy], [undefined, undefined, undefined]);
+});
+
+test('PVC: creation time; selected-node and storage-provisioner annotations kept', () => {
+  const raw = fixtures.persistentVolumeClaim('shop', 'uploads', { storageClassName: 'local-path', selectedNode: 'node-a', provisioner: 'rancher.io/local-path', created: '2025-01-15T09:59:58Z' });
+  const pvc = stripPersistentVolumeClaim(api(raw), opts());
+  assert.equal(pvc.creationTimestampMs, Date.UTC(2025, 0, 15, 9, 59, 58));
+  assert.equal(pvc.phase, 'Pending');
+  assert.equal(pvc.annotations['volume.kubernetes.io/selected-node'], 'node-a');
+  assert.equal(pvc.annotations['volume.kubernetes.io/storage-provisioner'], 'rancher.io/local-path');
+  assert.equal(stripPersistentVolumeClaim(api({ metadata: { name: 'x' } }), opts()).creationTimestampMs, undefined);
+});
+
+test('storage class: binding mode and reclaim policy', () => {
+  const wffc = stripStorageClass(api(fixtures.storageClass('local-path', 'rancher.io/local-path', { bindingMode: 'WaitForFirstConsumer', reclaimPolicy: 'Retain' })), opts());
+  assert.equal(wffc.volumeBindingMode, 'WaitForFirstConsumer');
+  assert.equal(wffc.reclaimPolicy, 'Retain');
+  const bare = stripStorageClass(api({ metadata: { name: 'x' }, provisioner: 'p' }), opts());
+  assert.deepEqual([bare.volumeBindingMode, bare.reclaimPolicy], [undefined, undefined]);
+});
+
+test('event: old recorder (core/v1 source, count, first/last timestamps) about a PV', () => {
+  const raw = fixtures.coreEvent({ kind: 'PersistentVolume', name: 'local-pv-1a2b3c4d' }, 'VolumeFailedDelete', 'Error cleaning PV: device or resource busy', {
+    type: 'Warning',
+    component: 'local-volume-provisioner-node-a-abc',
+    host: 'node-a',
+    count: 3,
+    firstTimestamp: '2025-01-15T10:05:00Z',
+    lastTimestamp: '2025-01-15T10:07:30Z',
+  });
+  const e = stripEvent(api(raw), opts());
+  assert.equal(e.namespace, 'default', 'events about cluster-scoped objects live in default');
+  assert.match(e.name, /^local-pv-1a2b3c4d\./);
+  assert.equal(e.uid, raw.metadata.uid);
+  assert.match(e.resourceVersion, /^$|^\d+$/);
+  assert.deepEqual(e.involvedObject, { kind: 'PersistentVolume', namespace: '', name: 'local-pv-1a2b3c4d', uid: fixtures.uidFor('pv/local-pv-1a2b3c4d') });
+  assert.equal(e.reason, 'VolumeFailedDelete');
+  assert.equal(e.type, 'Warning');
+  assert.equal(e.reportingComponent, 'local-volume-provisioner-node-a-abc', 'source.component when reportingComponent is empty');
+  assert.equal(e.reportingInstance, 'node-a', 'source.host when reportingInstance is empty');
+  assert.equal(e.count, 3);
+  assert.equal(e.firstTimestampMs, Date.UTC(2025, 0, 15, 10, 5));
+  assert.equal(e.lastTimestampMs, Date.UTC(2025, 0, 15, 10, 7, 30));
+  assert.equal(e.message, 'Error cleaning PV: device or resource busy');
+});
+
+test('event: written through events.k8s.io, read through core/v1 (reportingComponent, eventTime, series)', () => {
+  const regarding = { kind: 'PersistentVolumeClaim', namespace: 'batch', name: 'scratch' };
+  const written = fixtures.eventsV1Event(regarding, 'ProvisioningFailed', 'volume limit reached', {
+    type: 'Warning',
+    controller: 'ebs.csi.aws.com',
+    instance: 'ebs-csi-controller-0',
+    eventTime: '2025-01-15T10:01:00.250000Z',
+    series: { count: 4, lastObservedTime: '2025-01-15T10:03:30.500000Z' },
+  });
+  const core = fixtures.coreViewOf(written);
+  assert.equal(core['source'] !== undefined && core['firstTimestamp'] === null && core['count'] === undefined, true, 'the core view has empty deprecated fields');
+  const e = stripEvent(api(core), opts());
+  assert.equal(e.namespace, 'batch');
+  assert.deepEqual(e.involvedObject, { kind: 'PersistentVolumeClaim', namespace: 'batch', name: 'scratch', uid: fixtures.uidFor('pvc/batch/scratch') });
+  assert.equal(e.reportingComponent, 'ebs.csi.aws.com');
+  assert.equal(e.reportingInstance, 'ebs-csi-controller-0');
+  assert.equal(e.count, 4, 'series.count is the running total');
+  assert.equal(e.firstTimestampMs, Date.UTC(2025, 0, 15, 10, 1, 0, 250), 'eventTime (MicroTime) when firstTimestamp is null');
+  assert.equal(e.lastTimestampMs, Date.UTC(2025, 0, 15, 10, 3, 30, 500), 'series.lastObservedTime');
+  assert.equal(e.message, 'volume limit reached');
+  assert.equal(e.type, 'Warning');
+  // The events.k8s.io object itself strips to the same thing.
+  assert.deepEqual(stripEvent(api(written), opts()), e);
+
+  const single = stripEvent(api(fixtures.coreViewOf(fixtures.eventsV1Event(regarding, 'Provisioning', 'provisioning', { eventTime: '2025-01-15T10:00:00.000001Z' }))), opts());
+  assert.equal(single.count, 1, 'no series: one occurrence');
+  assert.equal(single.firstTimestampMs, Date.UTC(2025, 0, 15, 10));
+  assert.equal(single.lastTimestampMs, single.firstTimestampMs);
+});
+
+test('event: reporting fields win over source; count takes the larger total; missing fields have defaults', () => {
+  const both = stripEvent(
+    api({
+      metadata: { name: 'e', namespace: 'ns', creationTimestamp: '2025-01-15T10:00:00Z' },
+      involvedObject: { kind: 'PersistentVolumeClaim', namespace: 'ns', name: 'c' },
+      reportingComponent: 'new-name',
+      reportingInstance: 'pod-1',
+      source: { component: 'old-name', host: 'node-z' },
+      count: 2,
+      series: { count: 7, lastObservedTime: '2025-01-15T10:00:09Z' },
+      firstTimestamp: '2025-01-15T10:00:01Z',
+      lastTimestamp: '2025-01-15T10:00:05Z',
+    }),
+    opts(),
+  );
+  assert.equal(both.reportingComponent, 'new-name');
+  assert.equal(both.reportingInstance, 'pod-1');
+  assert.equal(both.count, 7);
+  assert.equal(both.firstTimestampMs, Date.UTC(2025, 0, 15, 10, 0, 1));
+  assert.equal(both.lastTimestampMs, Date.UTC(2025, 0, 15, 10, 0, 9), 'the latest of lastTimestamp and series.lastObservedTime');
+
+  const created = stripEvent(api({ metadata: { name: 'e', namespace: 'ns', creationTimestamp: '2025-01-15T10:00:00Z' }, count: -3 }), opts());
+  assert.deepEqual(
+    [created.count, created.firstTimestampMs, created.lastTimestampMs, created.reason, created.type, created.reportingComponent, created.message],
+    [1, Date.UTC(2025, 0, 15, 10), Date.UTC(2025, 0, 15, 10), '', '', '', ''],
+  );
+  assert.deepEqual(created.involvedObject, { kind: '', namespace: '', name: '', uid: '' });
+  const nothing = stripEvent(api({ metadata: { name: 'e' }, involvedObject: 'x', series: [], message: 7 }), opts());
+  assert.deepEqual([nothing.firstTimestampMs, nothing.lastTimestampMs, nothing.count, nothing.message], [0, 0, 1, '']);
+});
+
+test('event: the message is bounded, a cut is marked and never splits a surrogate pair', () => {
+  const strip = (message: string) => stripEvent(api({ metadata: { name: 'e', namespace: 'ns' }, message }), opts()).message;
+  const exact = 'x'.repeat(EVENT_MESSAGE_MAX);
+  assert.equal(strip(exact), exact, 'up to the bound: kept whole');
+  const long = strip('y'.repeat(70_000));
+  assert.equal(long.length, EVENT_MESSAGE_MAX);
+  assert.ok(long.endsWith('…'));
+  assert.equal(long.slice(0, -1), 'y'.repeat(EVENT_MESSAGE_MAX - 1));
+  // A pair straddling the cut is dropped whole, not halved.
+  const emoji = strip(`${'z'.repeat(EVENT_MESSAGE_MAX - 2)}😀${'z'.repeat(100)}`);
+  assert.equal(emoji, `${'z'.repeat(EVENT_MESSAGE_MAX - 2)}…`);
+  assert.ok(!/[\ud800-\udbff](?![\udc00-\udfff])/.test(emoji), 'no lone high surrogate');
+  const intact = strip(`${'z'.repeat(EVENT_MESSAGE_MAX - 3)}😀${'z'.repeat(100)}`);
+  assert.equal(intact, `${'z'.repeat(EVENT_MESSAGE_MAX - 3)}😀…`);
+  // events.k8s.io calls it note.
+  assert.equal(stripEvent(api({ metadata: { name: 'e' }, note: 'from note' }), opts()).message, 'from note');
 });

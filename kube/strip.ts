@@ -1,5 +1,6 @@
 import type { Interner } from './intern.ts';
 import type {
+  EventInfo,
   ObjectMetaInfo,
   OwnerRef,
   PersistentVolumeClaimInfo,
@@ -60,6 +61,18 @@ function arr(value: unknown): unknown[] {
 
 function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
+}
+
+/** An RFC 3339 time (`Time` or `MicroTime`) as epoch ms; undefined when absent or unreadable. */
+export function timeMs(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** A non-negative integer count; 0 for anything else. */
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 0;
 }
 
 /** The object's `metadata.resourceVersion` ('' when absent). */
@@ -213,6 +226,9 @@ export function stripPersistentVolume(o: ApiObject, options: StripOptions): Pers
     volumeHandle: sourceType === 'csi' ? str(source?.['volumeHandle']) || undefined : undefined,
     // As written (a Kubernetes quantity such as `10Gi`): parsing is the consumer's business.
     capacityBytes: i.string(str(obj(spec['capacity'])?.['storage'])) || undefined,
+    creationTimestampMs: timeMs(obj(o['metadata'])?.['creationTimestamp']),
+    lastPhaseTransitionTimeMs: timeMs(obj(o['status'])?.['lastPhaseTransitionTime']),
+    reclaimPolicy: i.string(str(spec['persistentVolumeReclaimPolicy'])) || undefined,
   };
   return pv;
 }
@@ -227,9 +243,68 @@ export function stripPersistentVolumeClaim(o: ApiObject, options: StripOptions):
     storageClass: storageClassOf(spec, meta, i),
     requestStorage: i.string(str(obj(obj(spec['resources'])?.['requests'])?.['storage'])) || undefined,
     phase: i.string(str(obj(o['status'])?.['phase'])),
+    creationTimestampMs: timeMs(obj(o['metadata'])?.['creationTimestamp']),
   };
 }
 
 export function stripStorageClass(o: ApiObject, options: StripOptions): StorageClassInfo {
-  return { ...stripMeta(o, options), provisioner: options.interner.string(str(o['provisioner'])) };
+  const i = options.interner;
+  return {
+    ...stripMeta(o, options),
+    provisioner: i.string(str(o['provisioner'])),
+    volumeBindingMode: i.string(str(o['volumeBindingMode'])) || undefined,
+    reclaimPolicy: i.string(str(o['reclaimPolicy'])) || undefined,
+  };
+}
+
+/** Longest {@link EventInfo.message} kept, in UTF-16 code units (the API allows 1 kB; events.k8s.io notes up to 64 kB). */
+export const EVENT_MESSAGE_MAX = 512;
+
+/**
+ * A message cut to EVENT_MESSAGE_MAX, `…` marking the cut, never splitting a surrogate pair.
+ * The cut is copied out: V8 slices keep their parent string alive, which would defeat the bound.
+ */
+function boundedMessage(message: string): string {
+  if (message.length <= EVENT_MESSAGE_MAX) return message;
+  let end = EVENT_MESSAGE_MAX - 1;
+  const last = message.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return Buffer.from(`${message.slice(0, end)}…`, 'utf8').toString('utf8');
+}
+
+/**
+ * A Kubernetes Event as core/v1 serves it, written by either recorder; the events.k8s.io/v1
+ * field names (`regarding`, `note`, `reportingController`, `deprecated*`) are read too, so the
+ * same function strips an object from either API. See EventInfo for each field's sources.
+ */
+export function stripEvent(o: ApiObject, options: StripOptions): EventInfo {
+  const i = options.interner;
+  const meta = stripMeta(o, options);
+  const ref = obj(o['involvedObject']) ?? obj(o['regarding']) ?? {};
+  const source = obj(o['source']) ?? obj(o['deprecatedSource']) ?? {};
+  const series = obj(o['series']);
+  const created = timeMs(obj(o['metadata'])?.['creationTimestamp']);
+  const eventTime = timeMs(o['eventTime']);
+  const first = timeMs(o['firstTimestamp']) ?? timeMs(o['deprecatedFirstTimestamp']) ?? eventTime ?? created ?? 0;
+  let last = first;
+  for (const t of [timeMs(o['lastTimestamp']) ?? timeMs(o['deprecatedLastTimestamp']), timeMs(series?.['lastObservedTime']), eventTime]) {
+    if (t !== undefined && t > last) last = t;
+  }
+  return {
+    ...meta,
+    reason: i.string(str(o['reason'])),
+    type: i.string(str(o['type'])),
+    reportingComponent: i.string(str(o['reportingComponent']) || str(o['reportingController']) || str(source['component'])),
+    reportingInstance: i.string(str(o['reportingInstance']) || str(source['host'])),
+    involvedObject: {
+      kind: i.string(str(ref['kind'])),
+      namespace: i.string(str(ref['namespace'])),
+      name: str(ref['name']),
+      uid: str(ref['uid']),
+    },
+    count: Math.max(1, count(o['count']), count(o['deprecatedCount']), count(series?.['count'])),
+    firstTimestampMs: first,
+    lastTimestampMs: last,
+    message: boundedMessage(str(o['message']) || str(o['note'])),
+  };
 }

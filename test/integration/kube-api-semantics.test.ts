@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KubeApiServer } from '../support/kube-api/server.ts';
-import { demoCluster, pod } from '../support/kube-api/fixtures.ts';
+import { coreEvent, coreViewOf, demoCluster, eventsV1Event, localPvName, pod, volumeEvents } from '../support/kube-api/fixtures.ts';
 import type { KubeObject } from '../support/kube-api/resources.ts';
 import { waitFor } from '../support/proc.ts';
 
@@ -158,5 +158,35 @@ describe('test API server list/watch semantics', () => {
     const groups = (await get('/apis')).body as unknown as { groups: Array<{ name: string }> };
     assert.deepEqual(groups.groups.map((g) => g.name), ['storage.k8s.io']);
     assert.equal(((await get('/version')).body as unknown as { major: string }).major, '1');
+  });
+
+  test('events: views by involvedObject.kind for list and watch; source falls back to reportingComponent', async () => {
+    for (const e of volumeEvents()) server.add(e);
+    const names = async (q: string) => (await get(`/api/v1/events?${q}`)).body.items.map((o) => `${o.metadata.namespace}/${String((o['involvedObject'] as { name: string }).name)}/${String(o['reason'])}`).sort();
+    assert.deepEqual(await names('fieldSelector=involvedObject.kind%3DPersistentVolume'), [`default/${localPvName('node-a', '/mnt/disks/ssd0')}/VolumeFailedDelete`]);
+    assert.deepEqual(await names('fieldSelector=involvedObject.kind%3DPersistentVolumeClaim'), [
+      'batch/scratch/ProvisioningFailed',
+      'shop/uploads/ExternalProvisioning',
+      'shop/uploads/Provisioning',
+      'shop/uploads/ProvisioningSucceeded',
+      'shop/uploads/WaitForFirstConsumer',
+    ]);
+    // `source` is source.component, else the reportingComponent of an events.k8s.io event.
+    assert.deepEqual(await names('fieldSelector=source%3Dpersistentvolume-controller'), ['shop/uploads/ExternalProvisioning', 'shop/uploads/WaitForFirstConsumer']);
+    assert.deepEqual(await names('fieldSelector=source%3Debs.csi.aws.com_ebs-csi-controller-7b9c5d6f4-2mxkq_1a2b3c4d'), ['batch/scratch/ProvisioningFailed']);
+    assert.deepEqual(await names('fieldSelector=involvedObject.kind%3DPersistentVolumeClaim,type%3DWarning'), ['batch/scratch/ProvisioningFailed']);
+
+    const from = server.resourceVersion;
+    const w = await openWatch(`${server.url}/api/v1/events?watch=true&fieldSelector=involvedObject.kind%3DPersistentVolumeClaim&resourceVersion=${from}`);
+    const claim = { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'uploads' };
+    server.add(coreEvent({ kind: 'PersistentVolume', name: 'pv-1' }, 'VolumeFailedDelete', 'busy', { type: 'Warning' }));
+    server.add(coreViewOf(eventsV1Event(claim, 'Resizing', 'External resizer is resizing volume', { series: { count: 2, lastObservedTime: '2025-01-15T10:09:00.000000Z' } })));
+    server.add(coreEvent({ kind: 'Pod', namespace: 'shop', name: 'web-0' }, 'Pulled', 'pulled', { component: 'kubelet' }));
+    const last = server.add(coreEvent(claim, 'FileSystemResizeSuccessful', 'resized'));
+    await until('two PVC events', () => (w.events.length >= 2 ? true : undefined));
+    w.close();
+    assert.deepEqual(w.events.map((e) => `${e.type} ${String(e.object.reason)}`), ['ADDED Resizing', 'ADDED FileSystemResizeSuccessful']);
+    assert.equal(w.events[1]!.object.metadata.resourceVersion, last.metadata.resourceVersion);
+    assert.deepEqual(w.events[0]!.object['series'], { count: 2, lastObservedTime: '2025-01-15T10:09:00.000000Z' });
   });
 });

@@ -207,6 +207,17 @@ export type PvOptions = {
   reclaimPolicy?: 'Delete' | 'Retain';
   volumeMode?: 'Filesystem' | 'Block';
   uid?: string;
+  /** Default `Bound` with a claim, else `Available`. */
+  phase?: 'Pending' | 'Available' | 'Bound' | 'Released' | 'Failed';
+  /**
+   * status.lastPhaseTransitionTime (Kubernetes ≥ 1.28; default the creation time); `null`
+   * leaves it out, as an older API server does.
+   */
+  lastPhaseTransitionTime?: string | null;
+  /** metadata.creationTimestamp (default 2025-01-15T10:00:00Z). */
+  created?: string;
+  /** Extra annotations, merged over the provisioner's. */
+  annotations?: Labels;
 };
 
 function hostnameAffinity(node: string): object {
@@ -276,16 +287,14 @@ export function persistentVolume(name: string, source: PvSource, opts: PvOptions
       uid: opts.claim.uid ?? uidFor(`pvc/${opts.claim.namespace}/${opts.claim.name}`),
     };
   }
-  const metadata: KubeObject['metadata'] = { name, uid, creationTimestamp: CREATED, finalizers: ['kubernetes.io/pv-protection'] };
+  Object.assign(annotations, opts.annotations);
+  const created = opts.created ?? CREATED;
+  const metadata: KubeObject['metadata'] = { name, uid, creationTimestamp: created, finalizers: ['kubernetes.io/pv-protection'] };
   if (opts.labels) metadata.labels = opts.labels;
   if (Object.keys(annotations).length) metadata.annotations = annotations;
-  return {
-    kind: 'PersistentVolume',
-    apiVersion: 'v1',
-    metadata,
-    spec,
-    status: { phase: opts.claim ? 'Bound' : 'Available', lastPhaseTransitionTime: CREATED },
-  };
+  const status: Record<string, unknown> = { phase: opts.phase ?? (opts.claim ? 'Bound' : 'Available') };
+  if (opts.lastPhaseTransitionTime !== null) status.lastPhaseTransitionTime = opts.lastPhaseTransitionTime ?? created;
+  return { kind: 'PersistentVolume', apiVersion: 'v1', metadata, spec, status };
 }
 
 /** The local static provisioner's PV name: `local-pv-` and 8 hex digits of a hash of the path. */
@@ -308,6 +317,8 @@ export type PvcOptions = {
   selectedNode?: string;
   provisioner?: string;
   phase?: 'Bound' | 'Pending' | 'Lost';
+  /** metadata.creationTimestamp (default 2025-01-15T10:00:00Z). */
+  created?: string;
 };
 
 export function persistentVolumeClaim(namespace: string, name: string, opts: PvcOptions = {}): KubeObject {
@@ -327,7 +338,7 @@ export function persistentVolumeClaim(namespace: string, name: string, opts: Pvc
     name,
     namespace,
     uid: uidFor(`pvc/${namespace}/${name}`),
-    creationTimestamp: CREATED,
+    creationTimestamp: opts.created ?? CREATED,
     finalizers: ['kubernetes.io/pvc-protection'],
     annotations,
   };
@@ -397,6 +408,188 @@ export function event(
     reportingComponent: 'kubelet',
     reportingInstance: 'node-a',
   };
+}
+
+/** The object an Event is about; PersistentVolumes have no namespace. */
+export type InvolvedObject = { kind: string; name: string; namespace?: string; uid?: string; apiVersion?: string };
+
+function objectReference(involved: InvolvedObject): Record<string, unknown> {
+  const ref: Record<string, unknown> = {
+    kind: involved.kind,
+    name: involved.name,
+    uid: involved.uid ?? uidFor(`${involved.kind === 'PersistentVolumeClaim' ? 'pvc' : involved.kind === 'PersistentVolume' ? 'pv' : involved.kind.toLowerCase()}/${involved.namespace ? `${involved.namespace}/` : ''}${involved.name}`),
+    apiVersion: involved.apiVersion ?? 'v1',
+  };
+  if (involved.namespace) ref.namespace = involved.namespace;
+  return ref;
+}
+
+/** Recorders name an event `<involved name>.<hex of the time in ns>`; here a hash keeps it stable. */
+function eventName(involved: InvolvedObject, reason: string, message: string): string {
+  return `${involved.name}.${createHash('sha256').update(`${involved.kind}/${involved.namespace ?? ''}/${reason}/${message}`).digest('hex').slice(0, 16)}`;
+}
+
+export type CoreEventOptions = {
+  type?: 'Normal' | 'Warning';
+  /** source.component, e.g. `persistentvolume-controller`, `rancher.io/local-path_<pod>_<uuid>`. */
+  component?: string;
+  /** source.host (kubelet events; most controllers leave it empty). */
+  host?: string;
+  /**
+   * reportingComponent/reportingInstance: the client-go recorder has filled them from source
+   * since 1.19-ish; older libraries (sig-storage-lib-external-provisioner) leave them ''.
+   */
+  reporting?: { component: string; instance: string };
+  count?: number;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  /** metadata.name (default `<involved>.<hash>`). */
+  name?: string;
+};
+
+/**
+ * An Event written through core/v1 by the old recorder (client-go tools/record): `source`,
+ * `count`, `firstTimestamp`/`lastTimestamp`, `eventTime: null`. Events about cluster-scoped
+ * objects (PVs) live in namespace `default`, as the recorder puts them.
+ */
+export function coreEvent(involved: InvolvedObject, reason: string, message: string, opts: CoreEventOptions = {}): KubeObject {
+  const namespace = involved.namespace || 'default';
+  const name = opts.name ?? eventName(involved, reason, message);
+  const first = opts.firstTimestamp ?? CREATED;
+  const source: Record<string, string> = { component: opts.component ?? 'persistentvolume-controller' };
+  if (opts.host) source.host = opts.host;
+  return {
+    kind: 'Event',
+    apiVersion: 'v1',
+    metadata: { name, namespace, uid: uidFor(`event/${namespace}/${name}`), creationTimestamp: first },
+    involvedObject: objectReference(involved),
+    reason,
+    message,
+    source,
+    firstTimestamp: first,
+    lastTimestamp: opts.lastTimestamp ?? first,
+    count: opts.count ?? 1,
+    type: opts.type ?? 'Normal',
+    eventTime: null,
+    reportingComponent: opts.reporting?.component ?? '',
+    reportingInstance: opts.reporting?.instance ?? '',
+  };
+}
+
+export type EventsV1Options = {
+  type?: 'Normal' | 'Warning';
+  /** reportingController, e.g. `rancher.io/local-path`, `kubernetes.io/pv-controller`. */
+  controller?: string;
+  /** reportingInstance, e.g. the controller's pod or host. */
+  instance?: string;
+  /** machine-readable action (required for new events), e.g. `Provisioning`, `Deleting`. */
+  action?: string;
+  /** eventTime, a MicroTime (default 2025-01-15T10:00:00.000000Z). */
+  eventTime?: string;
+  /** A repeated event: client-go's events recorder starts a series at count 2. */
+  series?: { count: number; lastObservedTime: string };
+  name?: string;
+};
+
+/**
+ * An Event as written through events.k8s.io/v1 (client-go tools/events): `regarding`, `note`,
+ * `reportingController`, `eventTime`, `series`; none of the deprecated core fields. The test
+ * server only serves core/v1: add {@link coreViewOf} of it, which is what a watch of
+ * /api/v1/events shows for it.
+ */
+export function eventsV1Event(regarding: InvolvedObject, reason: string, note: string, opts: EventsV1Options = {}): KubeObject {
+  const namespace = regarding.namespace || 'default';
+  const name = opts.name ?? eventName(regarding, reason, note);
+  const eventTime = opts.eventTime ?? '2025-01-15T10:00:00.000000Z';
+  const e: KubeObject = {
+    kind: 'Event',
+    apiVersion: 'events.k8s.io/v1',
+    metadata: { name, namespace, uid: uidFor(`event/${namespace}/${name}`), creationTimestamp: eventTime.replace(/\.\d+Z$/, 'Z') },
+    eventTime,
+    reportingController: opts.controller ?? 'kubernetes.io/pv-controller',
+    reportingInstance: opts.instance ?? 'kube-controller-manager-control-plane-1',
+    action: opts.action ?? 'Provisioning',
+    reason,
+    regarding: objectReference(regarding),
+    note,
+    type: opts.type ?? 'Normal',
+  };
+  if (opts.series) e.series = { ...opts.series };
+  return e;
+}
+
+/**
+ * The core/v1 view of an events.k8s.io/v1 Event, field for field as kubernetes
+ * pkg/apis/events/v1 conversion.go maps it (regarding → involvedObject, note → message,
+ * reportingController → reportingComponent, deprecated* → source/firstTimestamp/
+ * lastTimestamp/count) and as core/v1 JSON encodes empty values (`source: {}`, null times,
+ * no `count`).
+ */
+export function coreViewOf(e: KubeObject): KubeObject {
+  const core: KubeObject = {
+    kind: 'Event',
+    apiVersion: 'v1',
+    metadata: { ...e.metadata },
+    involvedObject: e['regarding'] ?? {},
+    reason: e['reason'],
+    message: e['note'],
+    source: e['deprecatedSource'] ?? {},
+    firstTimestamp: e['deprecatedFirstTimestamp'] ?? null,
+    lastTimestamp: e['deprecatedLastTimestamp'] ?? null,
+    type: e['type'],
+    eventTime: e['eventTime'],
+    reportingComponent: e['reportingController'] ?? '',
+    reportingInstance: e['reportingInstance'] ?? '',
+  };
+  if (typeof e['deprecatedCount'] === 'number' && e['deprecatedCount'] !== 0) core.count = e['deprecatedCount'];
+  if (e['series'] !== undefined) core.series = e['series'];
+  if (e['action'] !== undefined) core.action = e['action'];
+  if (e['related'] !== undefined) core.related = e['related'];
+  return core;
+}
+
+/**
+ * Events about the demo cluster's volumes, as its controllers write them: the PV controller's
+ * WaitForFirstConsumer and ExternalProvisioning (old recorder) on PVCs, local-path-provisioner's
+ * Provisioning/ProvisioningSucceeded (old recorder, no reporting fields), a repeated
+ * ProvisioningFailed through events.k8s.io, a VolumeFailedDelete Warning on the local PV, and
+ * one Pod event that the volume views must not see (demoCluster() holds another). Add them
+ * next to demoCluster(): the names do not clash.
+ */
+export function volumeEvents(): KubeObject[] {
+  const lpp = 'rancher.io/local-path_local-path-provisioner-6d9d9b57c-8xk2q_5f0d7a2e-9b1c-4e3d-8a6f-1c2b3d4e5f60';
+  const uploads = { kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'uploads' };
+  const localPv = localPvName('node-a', '/mnt/disks/ssd0');
+  return [
+    coreEvent(uploads, 'WaitForFirstConsumer', 'waiting for first consumer to be created before binding', {
+      reporting: { component: 'persistentvolume-controller', instance: '' },
+    }),
+    coreEvent(uploads, 'ExternalProvisioning', "Waiting for a volume to be created either by the external provisioner 'rancher.io/local-path' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.", {
+      count: 3,
+      firstTimestamp: '2025-01-15T10:00:01Z',
+      lastTimestamp: '2025-01-15T10:00:04Z',
+      reporting: { component: 'persistentvolume-controller', instance: '' },
+    }),
+    coreEvent(uploads, 'Provisioning', 'External provisioner is provisioning volume for claim "shop/uploads"', { component: lpp, firstTimestamp: '2025-01-15T10:00:02Z' }),
+    coreEvent(uploads, 'ProvisioningSucceeded', `Successfully provisioned volume ${dynamicPvName('shop', 'uploads')}`, { component: lpp, firstTimestamp: '2025-01-15T10:00:05Z' }),
+    coreViewOf(
+      eventsV1Event({ kind: 'PersistentVolumeClaim', namespace: 'batch', name: 'scratch' }, 'ProvisioningFailed', 'failed to provision volume with StorageClass "gp3": rpc error: code = ResourceExhausted desc = volume limit reached', {
+        type: 'Warning',
+        controller: 'ebs.csi.aws.com_ebs-csi-controller-7b9c5d6f4-2mxkq_1a2b3c4d',
+        instance: 'ebs-csi-controller-7b9c5d6f4-2mxkq',
+        eventTime: '2025-01-15T10:01:00.250000Z',
+        series: { count: 4, lastObservedTime: '2025-01-15T10:03:30.500000Z' },
+      }),
+    ),
+    coreEvent({ kind: 'PersistentVolume', name: localPv }, 'VolumeFailedDelete', `Error cleaning PV "${localPv}": failed to clean volume: device or resource busy`, {
+      type: 'Warning',
+      component: `local-volume-provisioner-node-a-${uidFor('lvp/node-a')}`,
+      firstTimestamp: '2025-01-15T10:05:00Z',
+      lastTimestamp: '2025-01-15T10:07:00Z',
+      count: 2,
+    }),
+    event('shop', { kind: 'Pod', name: 'db-0' }, 'FailedMount', 'MountVolume.SetUp failed for volume "data" : rpc error: code = Internal', 'Warning'),
+  ];
 }
 
 /**

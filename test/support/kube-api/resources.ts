@@ -66,6 +66,15 @@ const podFields = fieldsOf([
 // Booleans render as "true"/"false" and an unset hostNetwork is "false", like the real server.
 podFields['spec.hostNetwork'] = (o) => String(path(o, 'spec.hostNetwork') === 'true');
 
+// As kubernetes pkg/apis/core/v1 EventToSelectableFields: `source` is source.component, or the
+// reportingComponent of an event written through events.k8s.io (which has no source).
+const eventFields = fieldsOf([
+  'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid',
+  'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath',
+  'reason', 'reportingComponent', 'type',
+]);
+eventFields['source'] = (o) => path(o, 'source.component') || path(o, 'reportingComponent');
+
 const nodeFields = fieldsOf([]);
 nodeFields['spec.unschedulable'] = (o) => String(path(o, 'spec.unschedulable') === 'true');
 
@@ -85,11 +94,7 @@ export const RESOURCES: Resource[] = [
   {
     name: 'events', singularName: 'event', kind: 'Event', listKind: 'EventList', group: '', version: 'v1',
     namespaced: true, shortNames: ['ev'], categories: [],
-    fields: fieldsOf([
-      'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid',
-      'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath',
-      'reason', 'reportingComponent', 'source', 'type',
-    ]),
+    fields: eventFields,
   },
   {
     name: 'persistentvolumes', singularName: 'persistentvolume', kind: 'PersistentVolume',
