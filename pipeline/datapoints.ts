@@ -4,6 +4,7 @@ import {
   AggregationTemporality,
   DataPointType,
   type GaugeMetricData,
+  type HistogramMetricData,
   type MetricData,
   type ScopeMetrics,
   type SumMetricData,
@@ -45,6 +46,32 @@ export function counter(
     dataPointType: DataPointType.SUM,
     isMonotonic: true,
     dataPoints: samples.map((s) => ({ startTime, endTime: time, attributes: s.attributes, value: s.value })),
+  };
+}
+
+/** One histogram series: explicit bucket boundaries (upper bounds, `le`) and per-bucket counts. */
+export interface HistogramSample {
+  readonly attributes: Attributes;
+  /** Increasing finite upper bounds; the last bucket (+Inf) has no boundary. */
+  readonly boundaries: readonly number[];
+  /** Observations per bucket, not cumulative: one more entry than `boundaries`. */
+  readonly counts: readonly number[];
+  readonly sum: number;
+  readonly count: number;
+}
+
+/** A cumulative histogram family with explicit buckets; `startTime` is when counting began. */
+export function histogram(info: FamilyInfo, samples: readonly HistogramSample[], startTime: HrTime, time: HrTime = nowHr()): HistogramMetricData {
+  return {
+    descriptor: { name: info.name, description: info.description, unit: info.unit ?? '', valueType: ValueType.DOUBLE },
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.HISTOGRAM,
+    dataPoints: samples.map((s) => ({
+      startTime,
+      endTime: time,
+      attributes: s.attributes,
+      value: { buckets: { boundaries: [...s.boundaries], counts: [...s.counts] }, sum: s.sum, count: s.count },
+    })),
   };
 }
 

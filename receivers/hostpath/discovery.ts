@@ -2,6 +2,9 @@ import { readdir } from 'node:fs/promises';
 import type { KubeLookup } from '../../kube/lookup.ts';
 import { parseQuantityBytes } from '../../kube/quantity.ts';
 import type { PersistentVolumeClaimInfo, PersistentVolumeInfo, PodInfo } from '../../kube/types.ts';
+import { claimOf, nodeIdentity, pinnedToNode, type NodeIdentity } from '../../kube/volume-node.ts';
+
+export { LOCAL_PATH_NODE_ANNOTATION, PVC_SELECTED_NODE_ANNOTATION } from '../../kube/volume-node.ts';
 
 /** How the volume got to this agent, as the `volume_plugin` label names it (filesystem receiver's spelling). */
 export type VolumePlugin = 'host-path' | 'local-volume';
@@ -25,11 +28,6 @@ export interface VolumeTarget {
   readonly capacityProblem?: string;
 }
 
-/** Annotation rancher's local-path-provisioner puts on its PVs. */
-export const LOCAL_PATH_NODE_ANNOTATION = 'local.path.provisioner/selected-node';
-/** Annotation the scheduler puts on a WaitForFirstConsumer PVC. */
-export const PVC_SELECTED_NODE_ANNOTATION = 'volume.kubernetes.io/selected-node';
-
 export interface ClusterDiscoveryOptions {
   readonly nodeName: string;
   /** Node label key whose nodeAffinity `In` values name the PV's node. */
@@ -41,37 +39,29 @@ export interface ClusterDiscoveryOptions {
  * The Bound hostPath and local PVs of this node, from the shared cache. The node comes, in
  * this order, from the PV's node affinity on `affinityKey` (matched against the node's name and
  * its own label value for the key), the local-path annotation, the PVC's selected-node
- * annotation, or a pod on this node that uses the claim; a PV with none of them is not ours.
+ * annotation (kube/volume-node.ts `pinnedToNode`), or a pod on this node that uses the claim; a
+ * PV with none of them is not ours.
  * The directory is always the PV's own `hostPath.path` / `local.path`.
  */
 export function discoverClusterVolumes(lookup: KubeLookup, options: ClusterDiscoveryOptions): VolumeTarget[] {
-  const nodeLabel = lookup.node(options.nodeName)?.labels[options.affinityKey];
+  const node = nodeIdentity(lookup, options.nodeName, options.affinityKey);
   const claimsInUse = claimsOfPods(lookup.list('pods'), options.nodeName);
   const targets: VolumeTarget[] = [];
   for (const pv of lookup.list('persistentvolumes')) {
     if (pv.deletedAt !== undefined || pv.phase !== 'Bound' || pv.path === undefined || !pv.claimRef) continue;
     if (pv.sourceType !== 'hostPath' && pv.sourceType !== 'local') continue;
-    let pvc: PersistentVolumeClaimInfo | undefined = lookup.persistentVolumeClaim(pv.claimRef.namespace, pv.claimRef.name);
     // A claim of the same name made after the PV's claim was deleted is not this PV's.
-    if (pvc && (pvc.deletedAt !== undefined || (pvc.volumeName !== '' && pvc.volumeName !== pv.name))) pvc = undefined;
-    if (!isOnNode(pv, pvc, options, nodeLabel, claimsInUse)) continue;
+    const pvc = claimOf(lookup, pv);
+    if (!isOnNode(pv, pvc, node, claimsInUse)) continue;
     targets.push(clusterTarget(pv, pvc, options.rootPath));
   }
   return targets;
 }
 
-function isOnNode(
-  pv: PersistentVolumeInfo,
-  pvc: PersistentVolumeClaimInfo | undefined,
-  options: ClusterDiscoveryOptions,
-  nodeLabel: string | undefined,
-  claimsInUse: ReadonlySet<string>,
-): boolean {
-  const allowed = pv.nodeAffinity[options.affinityKey];
-  // Affinity is what the scheduler obeys: when it names nodes, it alone decides.
-  if (allowed !== undefined) return allowed.includes(options.nodeName) || (nodeLabel !== undefined && allowed.includes(nodeLabel));
-  const annotated = pv.annotations[LOCAL_PATH_NODE_ANNOTATION] || pvc?.annotations[PVC_SELECTED_NODE_ANNOTATION];
-  if (annotated) return annotated === options.nodeName;
+/** Pinned by the PV's spec or annotations, else (hostPath PVs often name no node) used by a pod of this node. */
+function isOnNode(pv: PersistentVolumeInfo, pvc: PersistentVolumeClaimInfo | undefined, node: NodeIdentity, claimsInUse: ReadonlySet<string>): boolean {
+  const pinned = pinnedToNode(pv, pvc, node);
+  if (pinned !== undefined) return pinned;
   const claim = pv.claimRef;
   return claim !== undefined && claimsInUse.has(`${claim.namespace}/${claim.name}`);
 }

@@ -1,0 +1,64 @@
+import type { HrTime } from '@opentelemetry/api';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
+import { counter, gauge, histogram, type FamilyInfo } from '../../pipeline/datapoints.ts';
+import type { LifecycleLedger } from './lifecycle-ledger.ts';
+
+// The local volume provisioner's own names and labels, so its dashboards and alerts keep working.
+export const DISCOVERY_TOTAL: FamilyInfo = {
+  name: 'local_volume_provisioner_persistentvolume_discovery_total',
+  description: "PersistentVolumes of this node that appeared since the agent started, by volume mode (those there at start are not counted).",
+};
+export const DELETE_TOTAL: FamilyInfo = {
+  name: 'local_volume_provisioner_persistentvolume_delete_total',
+  description: 'PersistentVolumes of this node deleted since the agent started, by volume mode and delete type.',
+};
+export const DELETE_FAILED_TOTAL: FamilyInfo = {
+  name: 'local_volume_provisioner_persistentvolume_delete_failed_total',
+  description: 'Failed deletions of PersistentVolumes of this node: occurrences of Warning events with reason VolumeFailedDelete, by volume mode and delete type.',
+};
+export const DELETE_DURATION: FamilyInfo = {
+  name: 'local_volume_provisioner_persistentvolume_delete_duration_seconds',
+  description: 'Time from a PersistentVolume of this node entering phase Released to its deletion, by volume mode, delete type and capacity (rounded up to 500G steps).',
+  unit: 's',
+};
+export const CAPACITY_BYTES: FamilyInfo = {
+  name: 'local_volume_provisioner_persistentvolume_capacity_bytes',
+  description: "Total capacity of this node's PersistentVolumes, by volume mode.",
+  unit: 'By',
+};
+export const PERSISTENT_VOLUMES: FamilyInfo = {
+  name: 'nodemeter_provisioner_persistentvolumes',
+  description: "This node's PersistentVolumes by phase and storage class.",
+};
+export const PROVISIONING_LATENCY: FamilyInfo = {
+  name: 'nodemeter_provisioner_provisioning_latency_seconds',
+  description: 'Time from a claim\'s creation to Bound, for claims bound to a PersistentVolume of this node, by storage class and provisioner.',
+  unit: 's',
+};
+export const EVENTS_TOTAL: FamilyInfo = {
+  name: 'nodemeter_provisioner_events_total',
+  description: "Occurrences of Kubernetes Events about this node's PersistentVolumes and their claims, by reason, type, reporting component and kind.",
+};
+export const STUCK_PERSISTENT_VOLUMES: FamilyInfo = {
+  name: 'nodemeter_provisioner_stuck_persistentvolumes',
+  description: "This node's PersistentVolumes in phase Failed or Pending for longer than stuck_threshold, by phase.",
+};
+
+/** Every family of one collection; counters and histograms count from `startTime`. */
+export function buildProvisionerFamilies(ledger: LifecycleLedger, options: { startTime: HrTime; time: HrTime; stuckThresholdMs: number }): MetricData[] {
+  const { startTime, time } = options;
+  ledger.expire();
+  const gauges = ledger.volumeGauges(options.stuckThresholdMs);
+  const metrics: MetricData[] = [
+    counter(DISCOVERY_TOTAL, ledger.discovered.samples(), startTime, time),
+    counter(DELETE_TOTAL, ledger.deleted.samples(), startTime, time),
+    counter(DELETE_FAILED_TOTAL, ledger.deleteFailed.samples(), startTime, time),
+    histogram(DELETE_DURATION, ledger.deleteDuration.samples(), startTime, time),
+    gauge(CAPACITY_BYTES, gauges.capacity, time),
+    gauge(PERSISTENT_VOLUMES, gauges.phases, time),
+    histogram(PROVISIONING_LATENCY, ledger.provisioningLatency.samples(), startTime, time),
+    counter(EVENTS_TOTAL, ledger.events.samples(), startTime, time),
+    gauge(STUCK_PERSISTENT_VOLUMES, gauges.stuck, time),
+  ];
+  return metrics.filter((m) => m.dataPoints.length > 0);
+}
