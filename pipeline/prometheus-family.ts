@@ -14,6 +14,11 @@ export type PrometheusType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'un
 export interface PrometheusFamily {
   readonly family: string;
   readonly type: PrometheusType;
+  /**
+   * A histogram's `le` values as the target wrote them, by boundary: `1e+06` must come back as
+   * `1e+06`, not JavaScript's `1000000`, or Prometheus 2.x sees another series.
+   */
+  readonly le?: ReadonlyMap<number, string>;
 }
 
 /** A descriptor carrying its scraped family. Spreading a descriptor keeps it. */

@@ -401,7 +401,7 @@ class Render {
           const own = this.labels(point.attributes, samplePrefix !== undefined);
           if (!this.firstSighting(name, scopeLabels)) continue;
           const labels = scopeLabels === '' ? own : own === '' ? scopeLabels : own + ',' + scopeLabels;
-          this.#histogram(name, labels, point.value);
+          this.#histogram(name, labels, point.value, samplePrefix === undefined ? undefined : prometheusFamilyOf(metric)?.le);
         }
         break;
       default:
@@ -410,7 +410,8 @@ class Render {
     }
   }
 
-  #histogram(name: string, labels: string, histogram: Histogram): void {
+  /** `leText`: a scraped histogram's `le` values as written by its target. */
+  #histogram(name: string, labels: string, histogram: Histogram, leText?: ReadonlyMap<number, string>): void {
     const braced = labels === '' ? ' ' : '{' + labels + '} ';
     let out = this.out;
     // `!= null` as in the SDK: a histogram without a sum has no _sum line.
@@ -426,7 +427,7 @@ class Render {
       // Boundaries may or may not end with Infinity; the SDK writes one +Inf bucket either way.
       if (bound === undefined && infinityBoundary) break;
       if (bound === Infinity) infinityBoundary = true;
-      const le = bound === undefined || bound === Infinity ? '+Inf' : String(bound);
+      const le = bound === undefined || bound === Infinity ? '+Inf' : (leText?.get(bound) ?? String(bound));
       out += bucketStart + le + '"} ' + sampleValue(cumulative) + '\n';
     }
     this.out = out;

@@ -77,6 +77,47 @@ describe('podscrape receiver', () => {
     }
   });
 
+  it('a slow target does not hold back the others: rounds start every interval and join the slow scrape', async () => {
+    target.route('/very-slow', delayed(1_500, exposition('slow_value 1\n')));
+    target.route('/quick', exposition('quick_value 1\n'));
+    const kube = new FakeKube();
+    kube.pods = [annotated('slow-0', '/very-slow'), annotated('quick-0', '/quick')];
+    const receiver = new PodScrapeReceiver(settings(kube), config({ collection_interval: 200, scrape_timeout: 3_000 }));
+    const quickBefore = target.hits('/quick');
+    const slowBefore = target.hits('/very-slow');
+    await receiver.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      assert.ok(target.hits('/quick') - quickBefore >= 4, `the quick target was scraped ${target.hits('/quick') - quickBefore} times in 1.2 s`);
+      assert.equal(target.hits('/very-slow') - slowBefore, 1, 'the slow one is scraped once at a time');
+    } finally {
+      await receiver.shutdown();
+    }
+  });
+
+  it('a target that keeps breaching its limits is tried less and less often; other failures are retried every interval', async () => {
+    target.route('/too-big', exposition(`${'x_total 1\n'.repeat(500)}`));
+    target.route('/unavailable', status(503));
+    const kube = new FakeKube();
+    kube.pods = [annotated('big-0', '/too-big'), annotated('down-0', '/unavailable')];
+    const receiver = new PodScrapeReceiver(settings(kube), config({ collection_interval: 100, max_body_bytes: 1_000 }));
+    const bigBefore = target.hits('/too-big');
+    const downBefore = target.hits('/unavailable');
+    await receiver.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_550));
+      const big = target.hits('/too-big') - bigBefore;
+      const down = target.hits('/unavailable') - downBefore;
+      // Rounds at 0, 100, … 1500 ms: the 503 target 16 times; the oversized one at 0, 100, then
+      // after 1, 2, 4 and 8 intervals: about 6 times.
+      assert.ok(down >= 12, `the 503 target was scraped ${down} times`);
+      assert.ok(big >= 3 && big <= 7, `the oversized target was scraped ${big} times`);
+      assert.match(await pull(receiver), /^up\{[^}]*pod="big-0"[^}]*\} 0$/m, 'it stays up 0 meanwhile');
+    } finally {
+      await receiver.shutdown();
+    }
+  });
+
   it('a pod that goes away loses its series at the next round', async () => {
     const kube = new FakeKube();
     kube.pods = [annotated('web-0', '/metrics')];

@@ -7,13 +7,25 @@ import { counter, gauge, nowHr, type Sample } from '../../pipeline/datapoints.ts
 import { discoveryRules, type PodScrapeReceiverConfig } from './config.ts';
 import { discoverTargets, type DiscoveryRule, type ScrapeMode, type ScrapeTarget } from './discovery.ts';
 import { ScrapeClient } from './scrape-client.ts';
+import { ScrapeSlots } from './scrape-slots.ts';
 import { scrapeTarget, targetLabels, type TargetScrape } from './target-scraper.ts';
+
+/** How soon a round that found the cache not yet synced is tried again. */
+const UNSYNCED_RETRY_MS = 100;
+
+/** Failures where the target sent more than its limits allow: scraping it again costs the limit again. */
+const LIMIT_BREACHES = new Set(['body_too_large', 'decompressed_too_large', 'series_limit', 'limit']);
+/** Longest pause before a target that keeps breaching its limits is tried again. */
+const MAX_BREACH_BACKOFF_MS = 5 * 60_000;
 
 interface KnownTarget {
   target: ScrapeTarget;
   /** When the target was first discovered: the start of its counters. */
   readonly firstSeen: HrTime;
   last?: TargetScrape;
+  /** Consecutive scrapes that breached a limit, and when the rounds may try it again. */
+  breaches: number;
+  notBeforeMs: number;
 }
 
 /**
@@ -36,7 +48,9 @@ export class PodScrapeReceiver implements Receiver {
   readonly #startTime = nowHr();
   #reportedProblems = '';
   #timer: NodeJS.Timeout | undefined;
-  #round: Promise<void> | undefined;
+  /** Rounds under way: more than one when a slow target outlasts the interval. */
+  readonly #rounds = new Set<Promise<void>>();
+  readonly #slots: ScrapeSlots;
   #firstRound: { promise: Promise<void>; resolve: () => void };
   #state: 'new' | 'started' | 'stopped' = 'new';
   readonly #abort = new AbortController();
@@ -45,6 +59,7 @@ export class PodScrapeReceiver implements Receiver {
     this.#settings = settings;
     this.#config = config;
     this.#rules = discoveryRules(config);
+    this.#slots = new ScrapeSlots(config.concurrency);
     this.#lookup = settings.kube?.require(['pods']);
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
@@ -68,13 +83,18 @@ export class PodScrapeReceiver implements Receiver {
     this.#state = 'stopped';
     clearTimeout(this.#timer);
     this.#abort.abort();
-    await this.#round;
+    await Promise.all([...this.#rounds]);
     this.#client.destroy();
     this.#firstRound.resolve();
   }
 
-  /** Resolves once the interval-mode targets were scraped once (or there is no cache). */
+  /**
+   * Resolves once the interval-mode targets were scraped once (or there is no cache). Before the
+   * cache has synced there is nothing to wait for: `collect --once` waits for the sync first and
+   * gives up on it after a while, and must not then wait forever here.
+   */
   settled(): Promise<void> {
+    if (this.#state === 'started' && this.#lookup !== undefined && !this.#lookup.synced) return Promise.resolve();
     return this.#firstRound.promise;
   }
 
@@ -121,29 +141,37 @@ export class PodScrapeReceiver implements Receiver {
     for (const key of this.#known.keys()) if (!current.has(key)) this.#known.delete(key);
     for (const t of targets) {
       const known = this.#known.get(t.key);
-      if (known === undefined) this.#known.set(t.key, { target: t, firstSeen: nowHr() });
+      if (known === undefined) this.#known.set(t.key, { target: t, firstSeen: nowHr(), breaches: 0, notBeforeMs: 0 });
       else known.target = t;
     }
     return targets;
   }
 
+  /**
+   * Starts a round every collection_interval from the previous round's start, whether or not
+   * that round has finished: a slow target (still being scraped, and then joined, not scraped
+   * twice) does not hold back the others. Before the cache has synced it looks again soon.
+   */
   #tick(): void {
     if (this.#state !== 'started') return;
-    this.#round = this.#runRound().finally(() => {
-      this.#round = undefined;
+    const synced = this.#lookup?.synced === true;
+    this.#timer = setTimeout(() => this.#tick(), synced ? this.#config.collection_interval : UNSYNCED_RETRY_MS);
+    this.#timer.unref();
+    // Until the first list arrives an empty cache would read as "every pod gone".
+    if (!synced) return;
+    const round = this.#runRound();
+    this.#rounds.add(round);
+    void round.finally(() => {
+      this.#rounds.delete(round);
       this.#firstRound.resolve();
-      if (this.#state !== 'started') return;
-      this.#timer = setTimeout(() => this.#tick(), this.#config.collection_interval);
-      this.#timer.unref();
     });
   }
 
+  /** One round of the interval-mode targets. Never rejects. */
   async #runRound(): Promise<void> {
     try {
-      // Until the first list arrives an empty cache would read as "every pod gone".
-      if (!this.#lookup?.synced) return;
       await this.#scrapeAll(
-        this.#discover().filter((t) => t.mode === 'interval'),
+        this.#discover().filter((t) => t.mode === 'interval' && Date.now() >= (this.#known.get(t.key)?.notBeforeMs ?? 0)),
         this.#abort.signal,
       );
     } catch (err) {
@@ -151,16 +179,9 @@ export class PodScrapeReceiver implements Receiver {
     }
   }
 
-  /** Scrapes `targets`, `concurrency` at a time, joining scrapes of the same target under way. */
+  /** Scrapes `targets` through the shared slots, joining scrapes of the same target under way. */
   async #scrapeAll(targets: readonly ScrapeTarget[], signal: AbortSignal): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < targets.length && !signal.aborted) {
-        const target = targets[next++] as ScrapeTarget;
-        await this.#scrapeOne(target, signal);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#config.concurrency, targets.length) }, worker));
+    await Promise.all(targets.map((target) => this.#scrapeOne(target, signal)));
   }
 
   #scrapeOne(target: ScrapeTarget, signal: AbortSignal): Promise<TargetScrape> {
@@ -168,10 +189,16 @@ export class PodScrapeReceiver implements Receiver {
     if (scrape === undefined) {
       const known = this.#known.get(target.key);
       const startTime = known?.firstSeen ?? nowHr();
-      scrape = scrapeTarget(this.#client, target, startTime, this.#config, signal).then((result) => {
+      scrape = this.#slots.run(() => scrapeTarget(this.#client, target, startTime, this.#config, signal)).then((result) => {
         const k = this.#known.get(target.key);
         const wasUp = k?.last?.up ?? true;
-        if (k !== undefined) k.last = result;
+        if (k !== undefined) {
+          k.last = result;
+          // A target that keeps sending more than its limits is tried less and less often
+          // (one interval, two, four … up to 5 min): each try costs the agent the whole limit.
+          k.breaches = result.reason !== undefined && LIMIT_BREACHES.has(result.reason) ? k.breaches + 1 : 0;
+          k.notBeforeMs = k.breaches < 2 ? 0 : Date.now() + Math.min(MAX_BREACH_BACKOFF_MS, this.#config.collection_interval * 2 ** (k.breaches - 2));
+        }
         if (!result.up) this.#recordFailure(target, result, wasUp);
         else if (!wasUp) this.#settings.logger.info({ job: target.job, namespace: target.namespace, pod: target.pod }, 'scrape target is up again');
         return result;

@@ -126,6 +126,14 @@ describe('scraped families to OpenTelemetry metrics and back', () => {
     assert.match(reexpose(convert('weird{__proto__="a",constructor="b"} 1\n')), /weird\{__proto__="a",constructor="b",job=/);
   });
 
+  it('histogram le values come back as the target wrote them (1e+06, 0.25, 1.0)', () => {
+    const body = '# TYPE h histogram\nh_bucket{le="0.25"} 1\nh_bucket{le="1.0"} 2\nh_bucket{le="1e+06"} 3\nh_bucket{le="+Inf"} 4\nh_count 4\nh_sum 9\n';
+    const metrics = convert(body);
+    assert.equal(metrics[0]?.dataPointType, DataPointType.HISTOGRAM);
+    const out = reexpose(metrics);
+    for (const le of ['0.25', '1.0', '1e+06', '+Inf']) assert.match(out, new RegExp(`^h_bucket\\{[^}]*le="${le.replace(/[.+]/g, '\\$&')}"\\} \\d$`, 'm'), le);
+  });
+
   it('a malformed histogram (no +Inf bucket, or counts going down) is passed on sample by sample', () => {
     for (const body of [
       '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="2"} 2\nh_count 2\nh_sum 3\n',

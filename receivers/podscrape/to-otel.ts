@@ -127,6 +127,8 @@ function bound(le: string | undefined): number | undefined {
  */
 function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOptions): MetricData | undefined {
   const series = new Map<string, HistogramSeries>();
+  /** Each boundary's `le` as first written, so the exposition gives it back unchanged. */
+  const leText = new Map<number, string>();
   const bucketName = `${family.name}_bucket`;
   const countName = `${family.name}_count`;
   const sumName = `${family.name}_sum`;
@@ -139,6 +141,10 @@ function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOpti
     if (isBucket) {
       const le = bound(sample.labels.le);
       if (le === undefined) return undefined;
+      // Two spellings of one boundary (`1` and `1.0`) in one family cannot both be kept.
+      const text = leText.get(le);
+      if (text === undefined) leText.set(le, sample.labels.le as string);
+      else if (text !== sample.labels.le) return undefined;
       s.buckets.push([le, sample.value]);
     } else if (sample.name === countName) s.count = sample.value;
     else if (sample.name === sumName) s.sum = sample.value;
@@ -165,7 +171,7 @@ function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOpti
     dataPoints.push({ startTime: opts.startTime, endTime: opts.time, attributes: s.labels, value });
   }
   return {
-    descriptor: descriptor(family.name, family.help, { family: family.name, type: 'histogram' }),
+    descriptor: descriptor(family.name, family.help, { family: family.name, type: 'histogram', le: leText }),
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
     dataPointType: DataPointType.HISTOGRAM,
     dataPoints,

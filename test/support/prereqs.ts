@@ -20,6 +20,8 @@ export type Prereq =
   | 'df'
   | 'prometheus'
   | 'promtool'
+  | 'pushgateway' // Debian's prometheus-pushgateway at its fixed path (test/support/pushgateway.ts)
+  | 'node-exporter' // Debian's prometheus-node-exporter (test/support/node-exporter.ts)
   | 'dockerd'; // Debian's dockerd + docker CLI, static busybox for the test image, root
 
 export const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -80,6 +82,16 @@ function check(p: Prereq): string[] {
       break;
     case 'promtool':
       need('promtool', 'prometheus');
+      break;
+    case 'pushgateway':
+      try {
+        accessSync('/usr/bin/prometheus-pushgateway', constants.X_OK);
+      } catch {
+        missing.push(`/usr/bin/prometheus-pushgateway (Debian package prometheus-pushgateway; ${HINT})`);
+      }
+      break;
+    case 'node-exporter':
+      need('prometheus-node-exporter', 'prometheus-node-exporter');
       break;
     case 'dockerd': {
       // Fixed paths, not PATH: /usr/local/bin/docker may be an unrelated, newer client.
