@@ -4,9 +4,10 @@ import { dockerReceiverFactory } from '../receivers/docker/factory.ts';
 import { filesystemReceiverFactory } from '../receivers/filesystem/factory.ts';
 import { hostpathReceiverFactory } from '../receivers/hostpath/factory.ts';
 import { podScrapeReceiverFactory } from '../receivers/podscrape/factory.ts';
+import { provisionerReceiverFactory } from '../receivers/provisioner/factory.ts';
 import { FactoryRegistry } from './registry.ts';
 
 /** Every component type nodemeter ships with. */
 export function builtinRegistry(): FactoryRegistry {
-  return new FactoryRegistry().register(filesystemReceiverFactory).register(hostpathReceiverFactory).register(dockerReceiverFactory).register(podScrapeReceiverFactory).register(prometheusExporterFactory).register(k8sAttributesProcessorFactory);
+  return new FactoryRegistry().register(filesystemReceiverFactory).register(hostpathReceiverFactory).register(dockerReceiverFactory).register(podScrapeReceiverFactory).register(provisionerReceiverFactory).register(prometheusExporterFactory).register(k8sAttributesProcessorFactory);
 }
