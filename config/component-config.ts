@@ -66,6 +66,10 @@ function kindOf(spec: LeafSpec): Kind {
   if (f === RegExp || f === 'RegExp') return 'regexp';
   if (f === 'duration') return 'duration';
   if (f === 'int' || f === 'integer' || f === 'nat' || f === 'port') return 'int';
+  // A custom format (rules, label maps) still has the shape of its default: convict would let a
+  // mapping given for a list fall back to the default without a word.
+  if (Array.isArray(spec.default)) return 'list';
+  if (isPlainObject(spec.default)) return 'mapping';
   return 'any';
 }
 

@@ -236,3 +236,34 @@ void test('a factory with a broken schema fails loudly, naming the factory', () 
     (err: unknown) => err instanceof Error && 'code' in err && err.code === 'NM_BAD_SCHEMA' && /receiver "broken" has an invalid config schema/.test(err.message),
   );
 });
+
+test('a mapping given for a list of rules is an error naming the key, not the default taken in silence', async () => {
+  const { builtinRegistry } = await import('../pipeline/builtins.ts');
+  const text = [
+    'receivers:',
+    '  podscrape:',
+    '    discovery: { annotations: prometheus.io, job: x }',
+    '  provisioner:',
+    '    discovery_directories: { storage_class: a, host_dir: /x }',
+    'exporters:',
+    '  prometheus:',
+    'service:',
+    '  pipelines:',
+    '    metrics:',
+    '      receivers: [podscrape, provisioner]',
+    '      exporters: [prometheus]',
+    '',
+  ].join('\n');
+  let caught: unknown;
+  try {
+    loadConfig({ text, source: 'rules.yaml', registry: builtinRegistry(), env: {} });
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ConfigValidationError, `expected a validation error, got ${String(caught)}`);
+  const issues = caught.issues.map((i) => `${i.path}: ${i.message} (line ${i.line})`);
+  assert.deepEqual(issues, [
+    'receivers::podscrape::discovery: must be a list, got a mapping (line 3)',
+    'receivers::provisioner::discovery_directories: must be a list, got a mapping (line 5)',
+  ]);
+});

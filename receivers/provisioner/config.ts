@@ -1,5 +1,55 @@
 import '../../config/formats.ts';
+import { posix } from 'node:path';
+import convict from 'convict';
+import { nonEmptyString, objectList, oneOf, onlyKeys } from '../../config/object-list.ts';
 import { schemaDefaults } from '../../pipeline/schema-defaults.ts';
+import { namePatternProblem } from './name-pattern.ts';
+
+/** A PersistentVolume's `volumeMode`, as a discovery directory's entries are published. */
+export type VolumeMode = 'Filesystem' | 'Block';
+export const VOLUME_MODES: readonly VolumeMode[] = ['Filesystem', 'Block'];
+
+/** One discovery directory as written in the config (the static provisioner's `storageClassMap` entry). */
+export interface DiscoveryDirectoryConfig {
+  storage_class: string;
+  /** Path on the host: the `local.path` of the PVs made for its entries is `<host_dir>/<name>`. */
+  host_dir: string;
+  /** Path the agent reads the directory at; default `<root_path><host_dir>`. */
+  mount_dir?: string;
+  /** Default `Filesystem`. */
+  volume_mode?: VolumeMode;
+  /** Default `*`. */
+  name_pattern?: string;
+}
+
+const DISCOVERY_KEYS = ['storage_class', 'host_dir', 'mount_dir', 'volume_mode', 'name_pattern'] as const;
+
+function absolutePath(item: Record<string, unknown>, at: string, key: string, required: boolean): void {
+  nonEmptyString(item, at, key, required);
+  const value = item[key];
+  if (typeof value === 'string' && !value.startsWith('/')) throw new Error(`${at}: "${key}" must be an absolute path, got ${JSON.stringify(value)}`);
+  if (typeof value === 'string' && value.includes('\0')) throw new Error(`${at}: "${key}" must not contain a NUL byte`);
+}
+
+let formatsRegistered = false;
+function registerFormats(): void {
+  if (formatsRegistered) return;
+  formatsRegistered = true;
+  convict.addFormat({
+    name: 'provisioner-discovery-directories',
+    validate: objectList('discovery directories', (item, at) => {
+      onlyKeys(item, at, DISCOVERY_KEYS);
+      nonEmptyString(item, at, 'storage_class', true);
+      absolutePath(item, at, 'host_dir', true);
+      absolutePath(item, at, 'mount_dir', false);
+      if (item['volume_mode'] !== undefined) oneOf(item, at, 'volume_mode', VOLUME_MODES);
+      nonEmptyString(item, at, 'name_pattern', false);
+      const problem = typeof item['name_pattern'] === 'string' ? namePatternProblem(item['name_pattern']) : undefined;
+      if (problem) throw new Error(`${at}: "name_pattern" is not a pattern: ${problem}`);
+    }),
+  });
+}
+registerFormats();
 
 export interface ProvisionerReceiverConfig {
   node_affinity_key: string;
@@ -10,15 +60,17 @@ export interface ProvisionerReceiverConfig {
   latency_buckets: number[];
   /** Seconds. */
   delete_duration_buckets: number[];
+  discovery_directories: DiscoveryDirectoryConfig[];
+  root_path: string;
+  mountinfo_path: string;
+  /** Milliseconds. */
+  statfs_timeout: number;
 }
 
 /** Prometheus' default buckets (client_golang `DefBuckets`), which the local volume provisioner's histograms use. */
 export const PROMETHEUS_DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/**
- * Convict schema; every key documented and defaulted. The static provisioner's discovery
- * directories are a later step: they will be their own key (a list per storage class) beside these.
- */
+/** Convict schema; every key documented and defaulted. */
 export const schema = {
   node_affinity_key: {
     doc: "Node label key of the PV's required nodeAffinity (`In`) that names its node; matched against this node's name and this node's own label value for the key. PVs without such affinity are this node's when local-path's `local.path.provisioner/selected-node` or their claim's `volume.kubernetes.io/selected-node` names it (as the hostpath receiver decides).",
@@ -45,6 +97,26 @@ export const schema = {
     format: Array,
     default: [...PROMETHEUS_DEFAULT_BUCKETS, 30, 60, 300, 600, 1800, 3600] as number[],
   },
+  discovery_directories: {
+    doc: "Local volume discovery in the static provisioner's shape: a list of `{storage_class, host_dir, mount_dir, volume_mode, name_pattern}`. Entries of `host_dir` whose names match `name_pattern` (a glob as the provisioner's namePattern: `*`, `?`, `[a-z]`; default `*`) are volumes: with `volume_mode` `Filesystem` (the default) when they are mount points, with `Block` when they are (symbolic links to) block devices. Each is claimed when a `local` PV of this node has `local.path` = `<host_dir>/<name>`, else unclaimed and reported with its capacity. `mount_dir` is where the agent reads the directory (default `<root_path><host_dir>`). Nothing is created, changed or deleted. Empty: no discovery.",
+    format: 'provisioner-discovery-directories',
+    default: [] as DiscoveryDirectoryConfig[],
+  },
+  root_path: {
+    doc: "Where the host root filesystem is mounted in the agent container (e.g. /host); empty when the agent runs on the host. Discovery reads the host's mount table and sysfs under it, resolves block device links under it, and reads a directory's entries at `<root_path><host_dir>` unless the directory names a `mount_dir`.",
+    format: String,
+    default: '',
+  },
+  mountinfo_path: {
+    doc: 'Mount table that says which discovery entries are mount points. Empty: <root_path>/proc/1/mountinfo, falling back to /proc/self/mountinfo (as the filesystem receiver reads it).',
+    format: String,
+    default: '',
+  },
+  statfs_timeout: {
+    doc: 'How long the statfs of one discovered Filesystem entry (its capacity) may take before the mount is marked stuck and skipped until it answers.',
+    format: 'duration',
+    default: 5000,
+  },
 };
 
 /** Checks convict's formats cannot express. */
@@ -57,7 +129,23 @@ export function validateConfig(config: Readonly<ProvisionerReceiverConfig>): Arr
     const message = bucketProblem(config[key]);
     if (message) problems.push({ path: key, message });
   }
+  if (config.root_path !== '' && !config.root_path.startsWith('/')) problems.push({ path: 'root_path', message: 'must be an absolute path or empty' });
+  if (typeof config.statfs_timeout !== 'number' || !(config.statfs_timeout > 0)) problems.push({ path: 'statfs_timeout', message: 'must be a positive duration' });
+  // The same entry found twice would be counted twice.
+  const seen = new Map<string, number>();
+  for (const [index, dir] of (config.discovery_directories ?? []).entries()) {
+    const hostDir = normaliseDir(dir.host_dir);
+    const first = seen.get(hostDir);
+    if (first === undefined) seen.set(hostDir, index);
+    else problems.push({ path: 'discovery_directories', message: `item ${index}: "host_dir" ${hostDir} is item ${first}'s too` });
+  }
   return problems;
+}
+
+/** A directory path without `.`/`..` segments or a trailing slash (`/` stays `/`). */
+export function normaliseDir(path: string): string {
+  const normal = posix.normalize(path);
+  return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
 }
 
 /** Why a bucket list is unusable, or undefined: it must be a non-empty list of increasing positive finite numbers. */

@@ -1,6 +1,7 @@
 import type { HrTime } from '@opentelemetry/api';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { counter, gauge, histogram, type FamilyInfo } from '../../pipeline/datapoints.ts';
+import type { DiscoverySamples } from './discovery.ts';
 import type { LifecycleLedger } from './lifecycle-ledger.ts';
 
 // The local volume provisioner's own names and labels, so its dashboards and alerts keep working.
@@ -43,6 +44,27 @@ export const STUCK_PERSISTENT_VOLUMES: FamilyInfo = {
   name: 'nodemeter_provisioner_stuck_persistentvolumes',
   description: "This node's PersistentVolumes in phase Failed or Pending for longer than stuck_threshold, by phase.",
 };
+
+// Local volume discovery in the static provisioner's shape (discovery_directories).
+export const DISCOVERED_VOLUMES: FamilyInfo = {
+  name: 'nodemeter_provisioner_discovered_volumes',
+  description: 'Volumes found in the discovery directories (mount points for Filesystem, block devices for Block), by storage class, volume mode and state: claimed (a local PV of this node names the path) or unclaimed.',
+};
+export const UNCLAIMED_VOLUME_CAPACITY: FamilyInfo = {
+  name: 'nodemeter_provisioner_unclaimed_volume_capacity_bytes',
+  description: 'Capacity of each discovered volume no PV claims: statfs size (f_blocks × f_bsize) for Filesystem, the device size for Block; path is the host path.',
+  unit: 'By',
+};
+export const DISCOVERY_IGNORED_ENTRIES: FamilyInfo = {
+  name: 'nodemeter_provisioner_discovery_ignored_entries',
+  description: 'Entries of the discovery directories matching the name pattern that are not volumes: not a mount point (Filesystem) or not a block device (Block).',
+};
+
+/** The discovery families of one collection. */
+export function buildDiscoveryFamilies(samples: DiscoverySamples, time: HrTime): MetricData[] {
+  const metrics: MetricData[] = [gauge(DISCOVERED_VOLUMES, samples.volumes, time), gauge(UNCLAIMED_VOLUME_CAPACITY, samples.unclaimedCapacity, time), gauge(DISCOVERY_IGNORED_ENTRIES, samples.ignored, time)];
+  return metrics.filter((m) => m.dataPoints.length > 0);
+}
 
 /** Every family of one collection; counters and histograms count from `startTime`. */
 export function buildProvisionerFamilies(ledger: LifecycleLedger, options: { startTime: HrTime; time: HrTime; stuckThresholdMs: number }): MetricData[] {
