@@ -7,7 +7,32 @@ import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { DURATION_BUCKETS_SECONDS } from '../../pipeline/self-telemetry.ts';
 import type { PrometheusExporterConfig } from './config.ts';
-import { EXPOSITION_CONTENT_TYPE, writeExposition } from './text-writer.ts';
+import { EXPOSITION_CONTENT_TYPE, writeExpositionChunks } from './text-writer.ts';
+
+/**
+ * Sends `chunks` in order, waiting for the socket to drain whenever its buffer is full, and lets
+ * go of each piece once it is handed over: a large exposition then never sits in memory whole
+ * a second time as one buffer. Stops (without throwing) when the client goes away.
+ */
+async function writeChunks(res: ServerResponse, chunks: string[], gone: AbortSignal): Promise<void> {
+  for (let i = 0; i < chunks.length; i++) {
+    if (gone.aborted) return;
+    const ok = res.write(chunks[i]);
+    chunks[i] = '';
+    if (!ok) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off('drain', done);
+          gone.removeEventListener('abort', done);
+          resolve();
+        };
+        res.on('drain', done);
+        gone.addEventListener('abort', done);
+      });
+    }
+  }
+  res.end();
+}
 
 /** Time kept back from Prometheus' scrape timeout so the answer arrives before it gives up. */
 const SCRAPE_TIMEOUT_MARGIN_MS = 250;
@@ -74,22 +99,28 @@ export class PrometheusExporter implements Exporter {
     await this.reader.shutdown().catch(() => undefined);
   }
 
-  /** One collection rendered as exposition text; used by the endpoint and `collect --once`. */
+  /** One collection rendered as exposition text; used by `collect --once` and tests. */
   async scrape(timeoutMs: number, selectors: Record<string, string> = {}, signal?: AbortSignal): Promise<{ text: string; errors: unknown[] }> {
+    const { chunks, errors } = await this.#render(timeoutMs, selectors, signal);
+    return { text: chunks.join(''), errors };
+  }
+
+  /** One collection rendered as exposition text in pieces of about 64 K characters. */
+  async #render(timeoutMs: number, selectors: Record<string, string>, signal?: AbortSignal): Promise<{ chunks: string[]; errors: unknown[] }> {
     const ctx = collectContext(timeoutMs, selectors, signal);
     // A pull for one job answers with that job's series only, without the agent's own telemetry.
     const narrowed = Object.keys(selectors).length > 0;
     const { resourceMetrics, errors } = await this.#fanIn.withContext(ctx, () =>
       narrowed ? this.#fanIn.collect({ timeoutMillis: timeoutMs }) : this.reader.collect({ timeoutMillis: timeoutMs }),
     );
-    const text = writeExposition(resourceMetrics, {
+    const chunks = writeExpositionChunks(resourceMetrics, {
       prefix: this.#config.metric_prefix,
       constLabels: this.#config.const_labels,
       targetInfo: this.#config.target_info,
       scopeInfo: this.#config.scope_info,
       dedupe: this.#fanIn.sources.length > 1,
     });
-    return { text, errors };
+    return { chunks, errors };
   }
 
   /**
@@ -129,11 +160,12 @@ export class PrometheusExporter implements Exporter {
     const aborted = new AbortController();
     res.once('close', () => aborted.abort());
     try {
-      const { text, errors } = await this.scrape(this.#timeoutFor(req), narrowed.selectors, aborted.signal);
+      const { chunks, errors } = await this.#render(this.#timeoutFor(req), narrowed.selectors, aborted.signal);
       this.#errorLog.report(errors, 'scrape');
       this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: errors.length > 0 ? 'partial' : 'success' });
       res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE });
-      res.end(req.method === 'HEAD' ? undefined : text);
+      if (req.method === 'HEAD') res.end();
+      else await writeChunks(res, chunks, aborted.signal);
     } catch (err) {
       this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: 'failure' });
       this.#settings.logger.error({ err }, 'scrape failed');

@@ -243,6 +243,8 @@ class Render {
   // One `+=` string: measured against pushing lines and one join('') (either way followed by
   // res.end's byteLength and encode), it was ~1.5 ms faster per 2 MB scrape.
   out = '';
+  /** Finished pieces of `out`, each about CHUNK_CHARS long (see writeExpositionChunks). */
+  readonly chunks: string[] = [];
   readonly #constKeys: string[] = [];
   readonly #constPairs: string[] = [];
   /** `sanitised="` of each constant label → its index; a series label rendering the same wins. */
@@ -394,6 +396,7 @@ class Render {
           if (!this.firstSighting(name, scopeLabels)) continue;
           const labels = scopeLabels === '' ? own : own === '' ? scopeLabels : own + ',' + scopeLabels;
           this.out += (labels === '' ? name : name + '{' + labels + '}') + ' ' + sampleValue(point.value) + '\n';
+          if (this.out.length >= CHUNK_CHARS) this.flush();
         }
         break;
       case DataPointType.HISTOGRAM:
@@ -431,6 +434,14 @@ class Render {
       out += bucketStart + le + '"} ' + sampleValue(cumulative) + '\n';
     }
     this.out = out;
+    if (out.length >= CHUNK_CHARS) this.flush();
+  }
+
+  /** Moves what was written so far to `chunks`. */
+  flush(): void {
+    if (this.out === '') return;
+    this.chunks.push(this.out);
+    this.out = '';
   }
 }
 
@@ -441,8 +452,20 @@ function scopeLabelString(scope: InstrumentationScope): string {
   return s;
 }
 
+/**
+ * A render's output is cut into pieces of about this many characters: a large exposition
+ * (tens of MB from scraped pods) is then sent piece by piece instead of as one string that must
+ * be flattened and copied whole before the first byte leaves.
+ */
+const CHUNK_CHARS = 64 * 1024;
+
 /** Prometheus text exposition (format 0.0.4) of one collection. */
 export function writeExposition(batch: ResourceMetrics, options: TextWriterOptions): string {
+  return writeExpositionChunks(batch, options).join('');
+}
+
+/** The same exposition as {@link writeExposition}, as pieces of about 64 K characters in order. */
+export function writeExpositionChunks(batch: ResourceMetrics, options: TextWriterOptions): string[] {
   const prefix = options.prefix ? options.prefix + '_' : '';
   const families = collectFamilies(batch, prefix, options.targetInfo);
   const render = new Render(options.constLabels, options.dedupe === true);
@@ -466,5 +489,8 @@ export function writeExposition(batch: ResourceMetrics, options: TextWriterOptio
       render.metric(name, metric, scope, options.scopeInfo, family.scraped ? prefix : undefined);
     }
   }
-  return resourceBlock + (render.out === '' ? NO_REGISTERED_METRICS : render.out);
+  render.flush();
+  if (render.chunks.length === 0) render.chunks.push(NO_REGISTERED_METRICS);
+  if (resourceBlock !== '') render.chunks.unshift(resourceBlock);
+  return render.chunks;
 }

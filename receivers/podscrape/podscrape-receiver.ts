@@ -18,6 +18,12 @@ const LIMIT_BREACHES = new Set(['body_too_large', 'decompressed_too_large', 'ser
 /** Longest pause before a target that keeps breaching its limits is tried again. */
 const MAX_BREACH_BACKOFF_MS = 5 * 60_000;
 
+/** A target and the scrape a pull is answered with. */
+interface Served {
+  readonly target: ScrapeTarget;
+  readonly last: TargetScrape;
+}
+
 interface KnownTarget {
   target: ScrapeTarget;
   /** When the target was first discovered: the start of its counters. */
@@ -109,17 +115,21 @@ export class PodScrapeReceiver implements Receiver {
 
   async collect(ctx: CollectContext): Promise<ReceiverResult> {
     const job = ctx.selectors['job'];
-    let entries: KnownTarget[];
+    const entries: Served[] = [];
     if (job === undefined) {
-      entries = [...this.#known.values()].filter((k) => k.target.mode === 'interval' && k.last !== undefined);
+      for (const k of this.#known.values()) if (k.target.mode === 'interval' && k.last !== undefined) entries.push({ target: k.target, last: k.last });
     } else {
       const targets = this.#discover().filter((t) => t.job === job);
-      const onDemand = targets.filter((t) => t.mode === 'on_demand');
       // The receiver's own signal, not the pull's: another pull may be sharing these scrapes, and
       // each is bounded by its own timeout; the pull stops waiting at its deadline regardless.
-      if (onDemand.length > 0) await this.#scrapeAll(onDemand, this.#abort.signal);
-      const keys = new Set(targets.map((t) => t.key));
-      entries = [...this.#known.values()].filter((k) => keys.has(k.target.key) && k.last !== undefined);
+      const fresh = await this.#scrapeAll(
+        targets.filter((t) => t.mode === 'on_demand'),
+        this.#abort.signal,
+      );
+      for (const t of targets) {
+        const last = fresh.get(t.key) ?? this.#known.get(t.key)?.last;
+        if (last !== undefined) entries.push({ target: t, last });
+      }
     }
     const metrics = this.#families(entries, job);
     return { scopeMetrics: { scope: { name: `nodemeter/receiver/${this.#settings.id}` }, metrics } };
@@ -180,8 +190,9 @@ export class PodScrapeReceiver implements Receiver {
   }
 
   /** Scrapes `targets` through the shared slots, joining scrapes of the same target under way. */
-  async #scrapeAll(targets: readonly ScrapeTarget[], signal: AbortSignal): Promise<void> {
-    await Promise.all(targets.map((target) => this.#scrapeOne(target, signal)));
+  async #scrapeAll(targets: readonly ScrapeTarget[], signal: AbortSignal): Promise<Map<string, TargetScrape>> {
+    const results = await Promise.all(targets.map((target) => this.#scrapeOne(target, signal)));
+    return new Map(targets.map((t, i) => [t.key, results[i] as TargetScrape]));
   }
 
   #scrapeOne(target: ScrapeTarget, signal: AbortSignal): Promise<TargetScrape> {
@@ -193,7 +204,9 @@ export class PodScrapeReceiver implements Receiver {
         const k = this.#known.get(target.key);
         const wasUp = k?.last?.up ?? true;
         if (k !== undefined) {
-          k.last = result;
+          // An on-demand target's series go to the pulls that asked (they get `result`); keeping
+          // them until the next pull would hold a whole job's data between pulls for nothing.
+          k.last = target.mode === 'on_demand' ? { ...result, metrics: [] } : result;
           // A target that keeps sending more than its limits is tried less and less often
           // (one interval, two, four … up to 5 min): each try costs the agent the whole limit.
           k.breaches = result.reason !== undefined && LIMIT_BREACHES.has(result.reason) ? k.breaches + 1 : 0;
@@ -221,7 +234,7 @@ export class PodScrapeReceiver implements Receiver {
     else this.#settings.logger.debug(fields, 'scrape failed again');
   }
 
-  #families(entries: readonly KnownTarget[], job: string | undefined): MetricData[] {
+  #families(entries: readonly Served[], job: string | undefined): MetricData[] {
     const time = nowHr();
     const up: Sample[] = [];
     const duration: Sample[] = [];
@@ -233,7 +246,8 @@ export class PodScrapeReceiver implements Receiver {
       up.push({ attributes, value: last.up ? 1 : 0 });
       duration.push({ attributes, value: last.durationMs / 1000 });
       scraped.push({ attributes, value: last.samples });
-      metrics.push(...last.metrics);
+      // A loop, not push(...): a target may have tens of thousands of families.
+      for (const m of last.metrics) metrics.push(m);
     }
     const byMode = new Map<string, { job: string; mode: ScrapeMode; count: number }>();
     for (const { target } of this.#known.values()) {
