@@ -1,4 +1,4 @@
-// Benchmark entry point: `npm run bench -- [filesystem|hostpath|docker|parser …] [options]`
+// Benchmark entry point: `npm run bench -- [filesystem|hostpath|docker|parser|podscrape …] [options]`
 // (filesystem and docker need root). See bench/README.md.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,12 +7,14 @@ import type { ScannerKind } from '../receivers/hostpath/native-scanner.ts';
 import { runDockerBench } from './docker.bench.ts';
 import { runFilesystemBench } from './filesystem.bench.ts';
 import { runParserBench } from './parser.bench.ts';
+import { ENCODINGS, runPodscrapeBench } from './podscrape.bench.ts';
 import { DEFAULT_SIZES, runHostpathBench } from './hostpath.bench.ts';
 import { DEFAULT_TREE_CACHE } from './lib/file-tree.ts';
+import type { Encoding } from './lib/target-server-child.ts';
 
-const BENCHES = ['filesystem', 'hostpath', 'docker', 'parser'];
+const BENCHES = ['filesystem', 'hostpath', 'docker', 'parser', 'podscrape'];
 
-const USAGE = `usage: node bench/run.ts [filesystem] [hostpath] [docker] [parser] [options]      (with Node 24; default: filesystem)
+const USAGE = `usage: node bench/run.ts [filesystem] [hostpath] [docker] [parser] [podscrape] [options]      (with Node 24; default: filesystem)
 
 filesystem (as root): nodemeter's filesystem receiver vs node_exporter
 
@@ -43,6 +45,19 @@ parser: the pod scrape parser vs parse-prometheus-text-format, one core
   --series N          samples per body                         (env BENCH_SERIES, default 1000)
   --iterations N      timed runs per parser                    (default 15)
 
+podscrape: one on-demand aggregated pull (/metrics?job=bench) of every target through the agent
+           vs Prometheus 2.42 scraping the same targets (sum of its scrape_duration_seconds)
+  --targets N         targets, one port each                   (env BENCH_TARGETS, default 200)
+  --series N          samples per target body                  (env BENCH_SERIES, default 1000)
+  --pulls N           measured pulls per encoding              (env BENCH_PULLS, default 10)
+  --warmup N          unmeasured pulls per encoding first      (env BENCH_WARMUP, default 3)
+  --concurrency N     the receiver's concurrency               (env BENCH_CONCURRENCY, default 16)
+  --encodings E,E     identity and/or gzip, in this order      (env BENCH_ENCODINGS, default identity,gzip)
+  --prom-interval N   Prometheus scrape interval, seconds      (default 5)
+  --prom-rounds N     Prometheus rounds read per encoding      (default 4)
+  --skip-prometheus   nodemeter only (checks the harness; no results file)
+  --cpu-prof          run the agent under node --cpu-prof and summarise the measured pulls (no results file)
+
 all
   --out FILE          results JSON path      (default bench/results/<benchmark>-<YYYY-MM-DD>.json; one benchmark only)
   --no-write          do not write a results file
@@ -62,6 +77,15 @@ function sizesOption(flag: string | undefined, env: string | undefined): number[
   const sizes = raw.split(',').map((s) => Number(s.trim().replace(/_/g, '')));
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes must be a comma-separated list of positive integers, got ${JSON.stringify(raw)}`);
   return sizes;
+}
+
+function encodingsOption(flag: string | undefined, env: string | undefined): Encoding[] {
+  const raw = flag ?? env;
+  if (raw === undefined || raw === '') return [...ENCODINGS];
+  const list = raw.split(',').map((s) => s.trim());
+  const bad = list.filter((e) => !(ENCODINGS as readonly string[]).includes(e));
+  if (list.length === 0 || bad.length > 0 || new Set(list).size !== list.length) throw new Error(`--encodings must list identity and/or gzip once each, got ${JSON.stringify(raw)}`);
+  return list as Encoding[];
 }
 
 function scannerOption(raw: string | undefined): ScannerKind {
@@ -92,6 +116,11 @@ async function main(argv: string[]): Promise<number> {
       targets: { type: 'string' },
       series: { type: 'string' },
       concurrency: { type: 'string' },
+      pulls: { type: 'string' },
+      encodings: { type: 'string' },
+      'prom-interval': { type: 'string' },
+      'prom-rounds': { type: 'string' },
+      'skip-prometheus': { type: 'boolean', default: false },
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -139,6 +168,22 @@ async function main(argv: string[]): Promise<number> {
         seriesPerTarget: intOption('series', values.series, env.BENCH_SERIES, 1000, 1),
         iterations: intOption('iterations', values.iterations, undefined, 15, 1),
         resultsFile: resultsFile('parser'),
+        log,
+      });
+    } else if (bench === 'podscrape') {
+      await runPodscrapeBench({
+        repoRoot,
+        targets: intOption('targets', values.targets, env.BENCH_TARGETS, 200, 1),
+        seriesPerTarget: intOption('series', values.series, env.BENCH_SERIES, 1000, 1),
+        pulls: intOption('pulls', values.pulls, env.BENCH_PULLS, 10, 1),
+        warmup: intOption('warmup', values.warmup, env.BENCH_WARMUP, 3, 0),
+        concurrency: intOption('concurrency', values.concurrency, env.BENCH_CONCURRENCY, 16, 1),
+        encodings: encodingsOption(values.encodings, env.BENCH_ENCODINGS),
+        promIntervalS: intOption('prom-interval', values['prom-interval'], undefined, 5, 1),
+        promRounds: intOption('prom-rounds', values['prom-rounds'], undefined, 4, 1),
+        skipPrometheus: values['skip-prometheus'],
+        cpuProf: values['cpu-prof'],
+        resultsFile: resultsFile('podscrape'),
         log,
       });
     } else if (bench === 'docker') {
