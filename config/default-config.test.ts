@@ -41,6 +41,8 @@ void test('both embedded default configs load against the real built-in registry
   assert.deepEqual(k.pipelines.get('metrics/pods')?.processors, []);
   assert.deepEqual(k.receivers.get('podscrape')?.config.discovery, [{ annotations: 'prometheus.io', job: 'kubernetes-pods' }]);
   assert.equal(c.receivers.has('podscrape'), false, 'no pods to scrape without Kubernetes');
+  assert.deepEqual(k.pipelines.get('metrics/provisioner')?.receivers, ['provisioner']);
+  assert.deepEqual(k.receivers.get('provisioner')?.config.discovery_directories, []);
   assert.deepEqual(k.warnings, []);
 });
 
