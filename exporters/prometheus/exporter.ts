@@ -7,18 +7,18 @@ import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { DURATION_BUCKETS_SECONDS } from '../../pipeline/self-telemetry.ts';
 import type { PrometheusExporterConfig } from './config.ts';
-import { EXPOSITION_CONTENT_TYPE, writeExpositionChunks } from './text-writer.ts';
+import { EXPOSITION_CONTENT_TYPE, renderExposition } from './text-writer.ts';
 
 /**
- * Sends `chunks` in order, waiting for the socket to drain whenever its buffer is full, and lets
- * go of each piece once it is handed over: a large exposition then never sits in memory whole
- * a second time as one buffer. Stops (without throwing) when the client goes away.
+ * Sends `chunks` in order, asking for the next piece only once the socket has taken the last
+ * (waiting for it to drain when its buffer is full): with a lazy render, a large exposition is
+ * never in memory whole. Stops (without throwing) when the client goes away; leaving the loop
+ * early finishes the render's generator.
  */
-async function writeChunks(res: ServerResponse, chunks: string[], gone: AbortSignal): Promise<void> {
-  for (let i = 0; i < chunks.length; i++) {
+async function writeChunks(res: ServerResponse, chunks: Iterable<string>, gone: AbortSignal): Promise<void> {
+  for (const chunk of chunks) {
     if (gone.aborted) return;
-    const ok = res.write(chunks[i]);
-    chunks[i] = '';
+    const ok = res.write(chunk);
     if (!ok) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -102,18 +102,18 @@ export class PrometheusExporter implements Exporter {
   /** One collection rendered as exposition text; used by `collect --once` and tests. */
   async scrape(timeoutMs: number, selectors: Record<string, string> = {}, signal?: AbortSignal): Promise<{ text: string; errors: unknown[] }> {
     const { chunks, errors } = await this.#render(timeoutMs, selectors, signal);
-    return { text: chunks.join(''), errors };
+    return { text: [...chunks].join(''), errors };
   }
 
-  /** One collection rendered as exposition text in pieces of about 64 K characters. */
-  async #render(timeoutMs: number, selectors: Record<string, string>, signal?: AbortSignal): Promise<{ chunks: string[]; errors: unknown[] }> {
+  /** One collection, its exposition rendered lazily in pieces of about 64 K characters. */
+  async #render(timeoutMs: number, selectors: Record<string, string>, signal?: AbortSignal): Promise<{ chunks: Iterable<string>; errors: unknown[] }> {
     const ctx = collectContext(timeoutMs, selectors, signal);
     // A pull for one job answers with that job's series only, without the agent's own telemetry.
     const narrowed = Object.keys(selectors).length > 0;
     const { resourceMetrics, errors } = await this.#fanIn.withContext(ctx, () =>
       narrowed ? this.#fanIn.collect({ timeoutMillis: timeoutMs }) : this.reader.collect({ timeoutMillis: timeoutMs }),
     );
-    const chunks = writeExpositionChunks(resourceMetrics, {
+    const chunks = renderExposition(resourceMetrics, {
       prefix: this.#config.metric_prefix,
       constLabels: this.#config.const_labels,
       targetInfo: this.#config.target_info,

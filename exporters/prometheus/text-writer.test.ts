@@ -8,7 +8,7 @@ import { AggregationTemporality, DataPointType, type Histogram, type MetricData,
 import fc from 'fast-check';
 import { counter as dpCounter, gauge as dpGauge } from '../../pipeline/datapoints.ts';
 import type { PrometheusFamily } from '../../pipeline/prometheus-family.ts';
-import { writeExposition, type TextWriterOptions } from './text-writer.ts';
+import { renderExposition, writeExposition, type TextWriterOptions } from './text-writer.ts';
 
 const T: [number, number] = [1_700_000_000, 0];
 
@@ -491,5 +491,49 @@ describe('writeExposition as the exporter uses it', () => {
     const text = writeExposition(doubled, { ...base, dedupe: true });
     assert.equal(text.match(/persistentvolume="pv-1"/g)?.length, 1);
     assert.equal(text.match(/^nodemeter_things_total /gm)?.length, 1);
+  });
+});
+
+describe('renderExposition: lazy pieces', () => {
+  const manySeries = (n: number, tag: string): ResourceMetrics =>
+    batch([
+      [A, [gauge({ name: 'wide' }, Array.from({ length: n }, (_, i) => [{ series: `${tag}-${i}` }, i] as const))]],
+      [{ name: 'b' }, [gauge({ name: 'wide' }, [[{ series: `${tag}-0` }, 0]])]],
+    ]);
+
+  it('yields pieces of about 64 K characters that join to writeExposition’s text', () => {
+    const b = manySeries(20_000, 'x');
+    const pieces = [...renderExposition(b, { ...OFF, dedupe: true })];
+    assert.ok(pieces.length > 5, `${pieces.length} pieces`);
+    for (const p of pieces.slice(0, -1)) assert.ok(p.length >= 64 * 1024 && p.length < 64 * 1024 + 200, `piece of ${p.length}`);
+    assert.equal(pieces.join(''), writeExposition(b, { ...OFF, dedupe: true }));
+  });
+
+  it('two renders interleaved (two pulls sending at once) each equal their render alone, dedupe ids included', () => {
+    // More distinct names and values than the id cache keeps: a render started meanwhile must not
+    // reset the ids of one in progress.
+    const a = manySeries(60_000, 'a');
+    const b = manySeries(60_000, 'b');
+    const options = { ...OFF, dedupe: true };
+    const alone = [writeExposition(a, options), writeExposition(b, options)];
+    const ga = renderExposition(a, options);
+    const gb = renderExposition(b, options);
+    const out = ['', ''];
+    out[0] += ga.next().value ?? '';
+    for (let doneA = false, doneB = false; !doneA || !doneB; ) {
+      if (!doneB) {
+        const r = gb.next();
+        if (r.done) doneB = true;
+        else out[1] += r.value;
+      }
+      if (!doneA) {
+        const r = ga.next();
+        if (r.done) doneA = true;
+        else out[0] += r.value;
+      }
+    }
+    assert.equal(out[0], alone[0]);
+    assert.equal(out[1], alone[1]);
+    assert.equal(out[0].split('\n').filter((l) => l.startsWith('wide{')).length, 60_000, 'the repeated series of scope b dropped, no other');
   });
 });

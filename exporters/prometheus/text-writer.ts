@@ -85,6 +85,8 @@ const metricNameCache = new Map<string, string>();
  * ids stay unique within one.
  */
 const seriesIds = new Map<string, number>();
+/** Renders started and not finished (a lazy one spans the sending of its exposition). */
+let activeRenders = 0;
 
 function seriesId(s: string): number {
   let id = seriesIds.get(s);
@@ -243,7 +245,7 @@ class Render {
   // One `+=` string: measured against pushing lines and one join('') (either way followed by
   // res.end's byteLength and encode), it was ~1.5 ms faster per 2 MB scrape.
   out = '';
-  /** Finished pieces of `out`, each about CHUNK_CHARS long (see writeExpositionChunks). */
+  /** Finished pieces of `out`, each about CHUNK_CHARS long (see renderExposition). */
   readonly chunks: string[] = [];
   readonly #constKeys: string[] = [];
   readonly #constPairs: string[] = [];
@@ -263,7 +265,8 @@ class Render {
   readonly #codes: number[] = [];
 
   constructor(constLabels: Readonly<Record<string, string>> | undefined, dedupe: boolean) {
-    if (dedupe && seriesIds.size > CACHE_LIMIT) seriesIds.clear();
+    // Renders are lazy (renderExposition) and may overlap: the ids of one in progress must stay valid.
+    if (dedupe && seriesIds.size > CACHE_LIMIT && activeRenders === 0) seriesIds.clear();
     if (constLabels) {
       for (const key of Object.keys(constLabels)) {
         const keyEq = labelKey(key);
@@ -461,36 +464,53 @@ const CHUNK_CHARS = 64 * 1024;
 
 /** Prometheus text exposition (format 0.0.4) of one collection. */
 export function writeExposition(batch: ResourceMetrics, options: TextWriterOptions): string {
-  return writeExpositionChunks(batch, options).join('');
+  return [...renderExposition(batch, options)].join('');
 }
 
-/** The same exposition as {@link writeExposition}, as pieces of about 64 K characters in order. */
-export function writeExpositionChunks(batch: ResourceMetrics, options: TextWriterOptions): string[] {
+/**
+ * The exposition rendered lazily, a piece of about 64 K characters at a time (a family with many
+ * points may give several at once): a caller that sends each piece before asking for the next
+ * holds only a piece of a large exposition at a time, not all of it.
+ */
+export function* renderExposition(batch: ResourceMetrics, options: TextWriterOptions): Generator<string, void, undefined> {
   const prefix = options.prefix ? options.prefix + '_' : '';
   const families = collectFamilies(batch, prefix, options.targetInfo);
   const render = new Render(options.constLabels, options.dedupe === true);
-  let resourceBlock = '';
-  for (const [name, family] of families) {
-    const members = family.members;
-    if (members === undefined) continue;
-    let writeHeader = true;
-    if (name === TARGET_INFO && options.targetInfo) {
-      // Only the resource's own labels: no constant labels, no scope labels, never deduped.
-      const labels = new Render(undefined, false).labels(batch.resource.attributes);
-      resourceBlock = header(name, family.help, family.unit, family.type) + name + (labels === '' ? '' : '{' + labels + '}') + ' 1\n';
-      writeHeader = false;
-    }
-    for (const { metric, scope } of members) {
-      if (writeHeader) {
-        // The SDK writes the header with the family's first metric even if it has no points.
-        render.out += family.scraped ? scrapedHeader(name, family.help, family.type) : header(name, family.help || 'description missing', family.unit, family.type);
+  activeRenders++;
+  try {
+    let wroteAny = false;
+    for (const [name, family] of families) {
+      const members = family.members;
+      if (members === undefined) continue;
+      let writeHeader = true;
+      if (name === TARGET_INFO && options.targetInfo) {
+        // Only the resource's own labels: no constant labels, no scope labels, never deduped.
+        // target_info is the first family, so its block leads the exposition, as in the SDK.
+        const labels = new Render(undefined, false).labels(batch.resource.attributes);
+        yield header(name, family.help, family.unit, family.type) + name + (labels === '' ? '' : '{' + labels + '}') + ' 1\n';
         writeHeader = false;
       }
-      render.metric(name, metric, scope, options.scopeInfo, family.scraped ? prefix : undefined);
+      for (const { metric, scope } of members) {
+        if (writeHeader) {
+          // The SDK writes the header with the family's first metric even if it has no points.
+          render.out += family.scraped ? scrapedHeader(name, family.help, family.type) : header(name, family.help || 'description missing', family.unit, family.type);
+          writeHeader = false;
+        }
+        render.metric(name, metric, scope, options.scopeInfo, family.scraped ? prefix : undefined);
+        for (const chunk of render.chunks) {
+          wroteAny = true;
+          yield chunk;
+        }
+        render.chunks.length = 0;
+      }
     }
+    render.flush();
+    for (const chunk of render.chunks) {
+      wroteAny = true;
+      yield chunk;
+    }
+    if (!wroteAny) yield NO_REGISTERED_METRICS;
+  } finally {
+    activeRenders--;
   }
-  render.flush();
-  if (render.chunks.length === 0) render.chunks.push(NO_REGISTERED_METRICS);
-  if (resourceBlock !== '') render.chunks.unshift(resourceBlock);
-  return render.chunks;
 }
