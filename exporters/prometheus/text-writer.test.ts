@@ -518,22 +518,22 @@ describe('renderExposition: lazy pieces', () => {
     const alone = [writeExposition(a, options), writeExposition(b, options)];
     const ga = renderExposition(a, options);
     const gb = renderExposition(b, options);
-    const out = ['', ''];
-    out[0] += ga.next().value ?? '';
+    let outA = ga.next().value ?? '';
+    let outB = '';
     for (let doneA = false, doneB = false; !doneA || !doneB; ) {
       if (!doneB) {
         const r = gb.next();
         if (r.done) doneB = true;
-        else out[1] += r.value;
+        else outB += r.value;
       }
       if (!doneA) {
         const r = ga.next();
         if (r.done) doneA = true;
-        else out[0] += r.value;
+        else outA += r.value;
       }
     }
-    assert.equal(out[0], alone[0]);
-    assert.equal(out[1], alone[1]);
-    assert.equal(out[0].split('\n').filter((l) => l.startsWith('wide{')).length, 60_000, 'the repeated series of scope b dropped, no other');
+    assert.equal(outA, alone[0]);
+    assert.equal(outB, alone[1]);
+    assert.equal(outA.split('\n').filter((l) => l.startsWith('wide{')).length, 60_000, 'the repeated series of scope b dropped, no other');
   });
 });
