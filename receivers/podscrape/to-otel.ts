@@ -151,6 +151,8 @@ function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOpti
     else if (sample.name !== `${family.name}_created`) return undefined;
   }
   const dataPoints = [];
+  /** The boundaries of the previous series: most series of a family share them, and one array. */
+  let shared: number[] | undefined;
   for (const s of series.values()) {
     const buckets = s.buckets.sort((a, b) => a[0] - b[0]);
     const last = buckets[buckets.length - 1];
@@ -166,7 +168,9 @@ function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOpti
       counts.push(cumulative - previous);
       previous = cumulative;
     }
-    const value: Histogram = { buckets: { boundaries, counts }, count: total };
+    const bounds = shared !== undefined && shared.length === boundaries.length && shared.every((b, i) => b === boundaries[i]) ? shared : boundaries;
+    shared = bounds;
+    const value: Histogram = { buckets: { boundaries: bounds, counts }, count: total };
     if (s.sum !== undefined) value.sum = s.sum;
     dataPoints.push({ startTime: opts.startTime, endTime: opts.time, attributes: s.labels, value });
   }
