@@ -1,4 +1,5 @@
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.ts';
+import { pushgatewayExporterFactory } from '../exporters/pushgateway/factory.ts';
 import { k8sAttributesProcessorFactory } from '../processors/k8sattributes/factory.ts';
 import { dockerReceiverFactory } from '../receivers/docker/factory.ts';
 import { filesystemReceiverFactory } from '../receivers/filesystem/factory.ts';
@@ -9,5 +10,5 @@ import { FactoryRegistry } from './registry.ts';
 
 /** Every component type nodemeter ships with. */
 export function builtinRegistry(): FactoryRegistry {
-  return new FactoryRegistry().register(filesystemReceiverFactory).register(hostpathReceiverFactory).register(dockerReceiverFactory).register(podScrapeReceiverFactory).register(provisionerReceiverFactory).register(prometheusExporterFactory).register(k8sAttributesProcessorFactory);
+  return new FactoryRegistry().register(filesystemReceiverFactory).register(hostpathReceiverFactory).register(dockerReceiverFactory).register(podScrapeReceiverFactory).register(provisionerReceiverFactory).register(prometheusExporterFactory).register(pushgatewayExporterFactory).register(k8sAttributesProcessorFactory);
 }

@@ -26,6 +26,8 @@ export interface PushgatewayOptions {
   extraArgs?: string[];
   /** How long to wait for `/-/ready` = 200; default 15 s. */
   readyTimeoutMs?: number;
+  /** Listen on this port (one try) instead of a free one, e.g. to start it again where it was. */
+  port?: number;
 }
 
 export interface PushOptions {
@@ -59,8 +61,8 @@ export class Pushgateway extends ChildServer {
 
   static async start(options: PushgatewayOptions = {}): Promise<Pushgateway> {
     let lastError: unknown;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const port = await freePort();
+    for (let attempt = 0; attempt < (options.port === undefined ? 5 : 1); attempt++) {
+      const port = options.port ?? (await freePort());
       const args = [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...(options.extraArgs ?? [])];
       const child = spawnTracked(PUSHGATEWAY, args);
       const pg = new Pushgateway(port, child, [PUSHGATEWAY, ...args]);

@@ -1,0 +1,327 @@
+import { readFile } from 'node:fs/promises';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Counter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
+import { MetricReader, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline/component.ts';
+import { collectContext, withDeadline } from '../../pipeline/deadline.ts';
+import { ChangeLogger } from '../../pipeline/error-log.ts';
+import { errorMessage } from '../../pipeline/errors.ts';
+import { PipelineFanIn } from '../../pipeline/fan-in.ts';
+import { EXPOSITION_CONTENT_TYPE, writeExposition } from '../prometheus/text-writer.ts';
+import type { PushgatewayExporterConfig } from './config.ts';
+import { groupingKeyPath, groupingLabels, groupUrl } from './group-path.ts';
+import { boundedAnswer, MAX_ANSWER_CHARS, PushError, retryableStatus } from './push-error.ts';
+
+/** How one push round ended: the `outcome` label of `nodemeter_exporter_pushes_total`. */
+export type PushOutcome = 'success' | 'rejected' | 'failed';
+
+/** First retry delay; doubled per attempt up to {@link BACKOFF_CAP_MS}, each with jitter. */
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 15_000;
+/** A retry is only started when at least this much of the interval is left for it. */
+const MIN_ATTEMPT_MS = 100;
+/** Token files are a few hundred bytes; anything this large is a mistake. */
+const MAX_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The delay before retry number `attempt` (0 = the first retry): exponential, capped, and
+ * jittered over its upper half so agents that lost the gateway together do not return together.
+ */
+export function backoffDelay(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
+  return ceiling / 2 + random() * (ceiling / 2);
+}
+
+/** Data points in a batch, as pushed: a histogram's point is one point. */
+function countPoints(batch: ResourceMetrics): number {
+  let n = 0;
+  for (const scope of batch.scopeMetrics) for (const metric of scope.metrics) n += metric.dataPoints.length;
+  return n;
+}
+
+/** The SDK reader behind the pushes: collects the MeterProvider (self-telemetry) plus the pipelines. */
+class PushReader extends MetricReader {
+  bound = false;
+  override setMetricProducer(producer: MetricProducer): void {
+    super.setMetricProducer(producer);
+    this.bound = true;
+  }
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** What the last push round did, for `collect --once`-style callers and tests. */
+export interface PushResult {
+  readonly outcome: PushOutcome;
+  /** Requests made in the round (1 + retries). */
+  readonly attempts: number;
+  readonly points: number;
+  readonly error?: PushError | Error;
+}
+
+/**
+ * Pushes every pipeline that names this exporter to a Pushgateway group on an interval: one
+ * collection (under `timeout`) rendered in the text format, sent with PUT, which replaces the
+ * group, so series gone from the pipelines are gone from the gateway after the next push.
+ *
+ * One round at a time: a round's retries (network errors, timeouts, 5xx, 408, 429; capped
+ * exponential backoff with jitter) stay within its interval, and the next round collects afresh,
+ * so nothing queues up while the gateway is away. Other 4xx answers (a type conflict with another
+ * group, say) are logged with the gateway's message and not retried.
+ */
+export class PushgatewayExporter implements Exporter {
+  readonly reader: PushReader;
+  readonly #fanIn = new PipelineFanIn();
+  readonly #settings: ComponentSettings;
+  readonly #config: PushgatewayExporterConfig;
+  readonly #url: URL | undefined;
+  /** The URL as logged: no credentials can be in it (config refuses them). */
+  readonly #shownUrl: string;
+  readonly #stop = new AbortController();
+  readonly #collectLog: ChangeLogger;
+  #agent: HttpAgent | undefined;
+  #loop: Promise<void> | undefined;
+  #started = false;
+  #shutdown = false;
+  #lastSuccessMs = 0;
+  #lastFailure = '';
+  #pushes: Counter | undefined;
+  #pointsSent: Counter | undefined;
+  #pointsFailed: Counter | undefined;
+  #lastSuccessGauge: ObservableGauge | undefined;
+  readonly #observeLastSuccess = (result: ObservableResult): void => {
+    if (this.#lastSuccessMs > 0) result.observe(this.#lastSuccessMs / 1000, { exporter: this.#settings.id });
+  };
+  /** Resolvers waiting for the next round to end (see {@link nextPush}). */
+  #waiters: Array<(result: PushResult) => void> = [];
+  /** The last round's result. */
+  lastResult: PushResult | undefined;
+
+  constructor(settings: ComponentSettings, config: PushgatewayExporterConfig) {
+    this.#settings = settings;
+    this.#config = config;
+    this.#collectLog = new ChangeLogger(settings.logger);
+    this.reader = new PushReader({ metricProducers: [this.#fanIn] });
+    const path = groupingKeyPath(config.job, groupingLabels(config.grouping_key, settings.agent.nodeName));
+    this.#url = config.endpoint === '' ? undefined : groupUrl(config.endpoint, path);
+    this.#shownUrl = this.#url?.href ?? `(no endpoint)${path}`;
+  }
+
+  attach(source: PipelineSource): void {
+    this.#fanIn.attach(source);
+  }
+
+  /** The group's URL, e.g. `http://pg:9091/metrics/job/nodemeter/instance/node-a`. */
+  get groupUrl(): string {
+    return this.#shownUrl;
+  }
+
+  start(): Promise<void> {
+    if (this.#shutdown) return Promise.reject(new Error(`exporter ${this.#settings.id} was shut down; create a new one`));
+    if (this.#started) return Promise.resolve();
+    this.#started = true;
+    const meter = this.#settings.meter;
+    this.#pushes = meter.createCounter('nodemeter_exporter_pushes_total', {
+      description: 'Push rounds of a push exporter, by exporter and outcome (success, rejected, failed).',
+    });
+    this.#pointsSent = meter.createCounter('nodemeter_exporter_points_sent_total', {
+      description: 'Data points a push exporter delivered, by exporter.',
+    });
+    this.#pointsFailed = meter.createCounter('nodemeter_exporter_points_failed_total', {
+      description: 'Data points of push rounds that were rejected or failed, by exporter.',
+    });
+    this.#lastSuccessGauge = meter.createObservableGauge('nodemeter_exporter_last_success_timestamp_seconds', {
+      description: 'When a push exporter last delivered a push (Unix time), by exporter.',
+      unit: 's',
+    });
+    this.#lastSuccessGauge.addCallback(this.#observeLastSuccess);
+    if (this.#url === undefined) {
+      this.#settings.logger.error('no endpoint configured: nothing will be pushed');
+      return Promise.resolve();
+    }
+    this.#agent = this.#url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+    this.#loop = this.#run();
+    return Promise.resolve();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#shutdown) return;
+    this.#shutdown = true;
+    this.#stop.abort();
+    await this.#loop;
+    if (this.#config.delete_on_shutdown && this.#started && this.#url !== undefined) {
+      try {
+        await this.#send('DELETE', undefined, this.#config.timeout, AbortSignal.timeout(this.#config.timeout));
+        this.#settings.logger.info({ url: this.#shownUrl }, 'deleted the group from the Pushgateway');
+      } catch (err) {
+        this.#settings.logger.warn({ url: this.#shownUrl, reason: err instanceof PushError ? err.reason : undefined, error: errorMessage(err) }, 'could not delete the group from the Pushgateway');
+      }
+    }
+    this.#agent?.destroy();
+    this.#agent = undefined;
+    this.#lastSuccessGauge?.removeCallback(this.#observeLastSuccess);
+    await this.reader.shutdown().catch(() => undefined);
+    for (const waiter of this.#waiters.splice(0)) waiter(this.lastResult ?? { outcome: 'failed', attempts: 0, points: 0, error: new Error('shut down') });
+  }
+
+  /** Resolves with the result of the next push round to end (for tests and one-shot callers). */
+  nextPush(): Promise<PushResult> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      const began = Date.now();
+      const result = await this.#round(began + this.#config.interval);
+      if (result !== undefined) {
+        this.lastResult = result;
+        for (const waiter of this.#waiters.splice(0)) waiter(result);
+      }
+      const wait = began + this.#config.interval - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal, ref: false }).catch(() => undefined);
+    }
+  }
+
+  /** One collection and its push, retried until `roundEnd` at the latest; undefined when stopped. */
+  async #round(roundEnd: number): Promise<PushResult | undefined> {
+    const signal = this.#stop.signal;
+    const collectMs = Math.max(MIN_ATTEMPT_MS, Math.min(this.#config.timeout, roundEnd - Date.now()));
+    let body: string;
+    let points: number;
+    try {
+      const ctx = collectContext(collectMs, {}, signal);
+      const work = this.#fanIn.withContext(ctx, () => (this.reader.bound ? this.reader.collect({ timeoutMillis: collectMs }) : this.#fanIn.collect({ timeoutMillis: collectMs })));
+      const { resourceMetrics, errors } = await withDeadline(work, ctx.deadline, 'collection for the Pushgateway');
+      this.#collectLog.report(errors, 'collection');
+      body = writeExposition(resourceMetrics, { prefix: '', targetInfo: false, scopeInfo: false, dedupe: this.#fanIn.sources.length > 1 });
+      points = countPoints(resourceMetrics);
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      return this.#finish({ outcome: 'failed', attempts: 0, points: 0, error: err instanceof Error ? err : new Error(String(err)) });
+    }
+    for (let attempt = 0; ; attempt++) {
+      const timeoutMs = Math.max(MIN_ATTEMPT_MS, Math.min(this.#config.timeout, roundEnd - Date.now()));
+      try {
+        await this.#send('PUT', body, timeoutMs, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
+        return this.#finish({ outcome: 'success', attempts: attempt + 1, points });
+      } catch (err) {
+        if (signal.aborted) return undefined;
+        const error = err instanceof Error ? err : new Error(String(err));
+        const retryable = err instanceof PushError && err.retryable && err.reason !== 'token_file' && err.reason !== 'ca_file';
+        if (!retryable) return this.#finish({ outcome: err instanceof PushError && err.reason === 'http_status' ? 'rejected' : 'failed', attempts: attempt + 1, points, error });
+        const delay = backoffDelay(attempt);
+        if (Date.now() + delay + MIN_ATTEMPT_MS > roundEnd) return this.#finish({ outcome: 'failed', attempts: attempt + 1, points, error });
+        this.#settings.logger.debug({ url: this.#shownUrl, attempt: attempt + 1, delayMs: Math.round(delay), error: error.message }, 'push failed; retrying');
+        await sleep(delay, undefined, { signal, ref: false }).catch(() => undefined);
+        if (signal.aborted) return undefined;
+      }
+    }
+  }
+
+  /** Counts and logs a round's result; logs a failure when it differs from the last one, and recovery. */
+  #finish(result: PushResult): PushResult {
+    const exporter = this.#settings.id;
+    this.#pushes?.add(1, { exporter, outcome: result.outcome });
+    const logger = this.#settings.logger;
+    if (result.outcome === 'success') {
+      this.#lastSuccessMs = Date.now();
+      this.#pointsSent?.add(result.points, { exporter });
+      if (this.#lastFailure !== '') logger.info({ url: this.#shownUrl }, 'pushes to the Pushgateway succeed again');
+      this.#lastFailure = '';
+      return result;
+    }
+    this.#pointsFailed?.add(result.points, { exporter });
+    const error = result.error;
+    const message = error ? error.message : 'unknown error';
+    const fields = { url: this.#shownUrl, outcome: result.outcome, attempts: result.attempts, reason: error instanceof PushError ? error.reason : 'collect', status: error instanceof PushError ? error.status : undefined, error: message };
+    // A gateway down for an hour would otherwise write the same warning every interval.
+    if (message === this.#lastFailure) logger.debug(fields, 'push failed again');
+    else if (result.outcome === 'rejected') logger.error(fields, 'the Pushgateway rejected the push');
+    else logger.warn(fields, 'push to the Pushgateway failed');
+    this.#lastFailure = message;
+    return result;
+  }
+
+  /** Headers of every request: the configured ones, then authorization. */
+  async #headers(): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { 'user-agent': `nodemeter/${this.#settings.agent.version}`, ...this.#config.headers };
+    const { username, password } = this.#config.basic_auth;
+    if (username !== '') headers['authorization'] = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+    if (this.#config.bearer_token_file !== '') {
+      const token = (await this.#readSmall(this.#config.bearer_token_file, 'token_file')).toString('utf8').trim();
+      if (token === '' || /[\r\n\0]/.test(token)) throw new PushError('token_file', `bearer token file ${this.#config.bearer_token_file} holds no usable token`, { retryable: false });
+      headers['authorization'] = `Bearer ${token}`;
+    }
+    return headers;
+  }
+
+  async #readSmall(path: string, reason: 'token_file' | 'ca_file'): Promise<Buffer> {
+    let data: Buffer;
+    try {
+      data = await readFile(path);
+    } catch (err) {
+      throw new PushError(reason, `${reason === 'token_file' ? 'bearer token' : 'CA'} file ${path}: ${errorMessage(err)}`, { retryable: false, cause: err });
+    }
+    if (data.length > MAX_FILE_BYTES) throw new PushError(reason, `${reason === 'token_file' ? 'bearer token' : 'CA'} file ${path} is larger than ${MAX_FILE_BYTES} bytes`, { retryable: false });
+    return data;
+  }
+
+  /** One request; resolves on 2xx, rejects with a {@link PushError} otherwise. */
+  async #send(method: 'PUT' | 'DELETE', body: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const url = this.#url;
+    const agent = this.#agent;
+    if (url === undefined || agent === undefined) throw new PushError('bad_request', 'no endpoint configured', { retryable: false });
+    const what = `${method} ${this.#shownUrl}`;
+    const headers = await this.#headers();
+    const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
+    if (payload !== undefined) {
+      headers['content-type'] = EXPOSITION_CONTENT_TYPE;
+      headers['content-length'] = String(payload.length);
+    }
+    const https = url.protocol === 'https:';
+    const tls = this.#config.tls;
+    const ca = https && !tls.insecure_skip_verify && tls.ca_file !== '' ? await this.#readSmall(tls.ca_file, 'ca_file') : undefined;
+    await new Promise<void>((resolve, reject) => {
+      const onResponse = (res: IncomingMessage): void => {
+        const status = res.statusCode ?? 0;
+        let answer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          // Keep the start of the answer for the message; drain the rest so the socket is reused.
+          if (answer.length < MAX_ANSWER_CHARS * 2) answer += chunk.slice(0, MAX_ANSWER_CHARS * 2 - answer.length);
+        });
+        res.on('error', (err) => reject(new PushError(signal.aborted ? 'timeout' : 'network', `${what}: reading the answer: ${err.message}`, { retryable: true, cause: err })));
+        res.on('end', () => {
+          if (status >= 200 && status < 300) resolve();
+          else reject(new PushError('http_status', `${what}: HTTP ${status}: ${boundedAnswer(answer) || '(no message)'}`, { status, retryable: retryableStatus(status) }));
+        });
+      };
+      const options = {
+        method,
+        agent,
+        headers,
+        signal,
+        ...(https ? { rejectUnauthorized: !tls.insecure_skip_verify, ...(ca ? { ca } : {}) } : {}),
+      };
+      let req;
+      try {
+        req = https ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
+      } catch (err) {
+        reject(new PushError('bad_request', `${what}: ${errorMessage(err)}`, { retryable: false, cause: err }));
+        return;
+      }
+      req.on('error', (err) => {
+        if (signal.aborted) reject(new PushError('timeout', `${what}: no answer within ${timeoutMs} ms`, { retryable: true, cause: err }));
+        else reject(new PushError('network', `${what}: ${err.message}`, { retryable: true, cause: err }));
+      });
+      req.end(payload);
+    });
+  }
+}
