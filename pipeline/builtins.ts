@@ -1,3 +1,4 @@
+import { otlpHttpExporterFactory } from '../exporters/otlphttp/factory.ts';
 import { prometheusExporterFactory } from '../exporters/prometheus/factory.ts';
 import { pushgatewayExporterFactory } from '../exporters/pushgateway/factory.ts';
 import { attributesProcessorFactory } from '../processors/attributes/factory.ts';
@@ -22,6 +23,7 @@ export function builtinRegistry(): FactoryRegistry {
     .register(provisionerReceiverFactory)
     .register(prometheusExporterFactory)
     .register(pushgatewayExporterFactory)
+    .register(otlpHttpExporterFactory)
     .register(k8sAttributesProcessorFactory)
     .register(filterProcessorFactory)
     .register(attributesProcessorFactory)

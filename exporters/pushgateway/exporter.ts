@@ -2,20 +2,19 @@ import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Counter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
-import { MetricReader, type MetricProducer, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline/component.ts';
 import { collectContext, withDeadline } from '../../pipeline/deadline.ts';
 import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { errorMessage } from '../../pipeline/errors.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
+import { countPoints, PushTelemetry, type PushOutcome } from '../push-telemetry.ts';
 import { EXPOSITION_CONTENT_TYPE, writeExposition } from '../prometheus/text-writer.ts';
 import type { PushgatewayExporterConfig } from './config.ts';
 import { groupingKeyPath, groupingLabels, groupUrl } from './group-path.ts';
 import { boundedAnswer, MAX_ANSWER_CHARS, PushError, retryableStatus } from './push-error.ts';
 
-/** How one push round ended: the `outcome` label of `nodemeter_exporter_pushes_total`. */
-export type PushOutcome = 'success' | 'rejected' | 'failed';
+export type { PushOutcome } from '../push-telemetry.ts';
 
 /** First retry delay; doubled per attempt up to {@link BACKOFF_CAP_MS}, each with jitter. */
 const BACKOFF_BASE_MS = 250;
@@ -34,15 +33,8 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   return ceiling / 2 + random() * (ceiling / 2);
 }
 
-/** Data points in a batch, as pushed: a histogram's point is one point. */
-function countPoints(batch: ResourceMetrics): number {
-  let n = 0;
-  for (const scope of batch.scopeMetrics) for (const metric of scope.metrics) n += metric.dataPoints.length;
-  return n;
-}
-
 /** The SDK reader behind the pushes: collects the MeterProvider (self-telemetry) plus the pipelines. */
-class PushReader extends MetricReader {
+export class PushReader extends MetricReader {
   bound = false;
   override setMetricProducer(producer: MetricProducer): void {
     super.setMetricProducer(producer);
@@ -89,15 +81,8 @@ export class PushgatewayExporter implements Exporter {
   #loop: Promise<void> | undefined;
   #started = false;
   #shutdown = false;
-  #lastSuccessMs = 0;
   #lastFailure = '';
-  #pushes: Counter | undefined;
-  #pointsSent: Counter | undefined;
-  #pointsFailed: Counter | undefined;
-  #lastSuccessGauge: ObservableGauge | undefined;
-  readonly #observeLastSuccess = (result: ObservableResult): void => {
-    if (this.#lastSuccessMs > 0) result.observe(this.#lastSuccessMs / 1000, { exporter: this.#settings.id });
-  };
+  readonly #telemetry: PushTelemetry;
   /** Resolvers waiting for the next round to end (see {@link nextPush}). */
   #waiters: Array<(result: PushResult) => void> = [];
   /** The last round's result. */
@@ -107,6 +92,7 @@ export class PushgatewayExporter implements Exporter {
     this.#settings = settings;
     this.#config = config;
     this.#collectLog = new ChangeLogger(settings.logger);
+    this.#telemetry = new PushTelemetry(settings.id);
     this.reader = new PushReader({ metricProducers: [this.#fanIn] });
     const path = groupingKeyPath(config.job, groupingLabels(config.grouping_key, settings.agent.nodeName));
     this.#url = config.endpoint === '' ? undefined : groupUrl(config.endpoint, path);
@@ -126,21 +112,7 @@ export class PushgatewayExporter implements Exporter {
     if (this.#shutdown) return Promise.reject(new Error(`exporter ${this.#settings.id} was shut down; create a new one`));
     if (this.#started) return Promise.resolve();
     this.#started = true;
-    const meter = this.#settings.meter;
-    this.#pushes = meter.createCounter('nodemeter_exporter_pushes_total', {
-      description: 'Push rounds of a push exporter, by exporter and outcome (success, rejected, failed).',
-    });
-    this.#pointsSent = meter.createCounter('nodemeter_exporter_points_sent_total', {
-      description: 'Data points a push exporter delivered, by exporter.',
-    });
-    this.#pointsFailed = meter.createCounter('nodemeter_exporter_points_failed_total', {
-      description: 'Data points of push rounds that were rejected or failed, by exporter.',
-    });
-    this.#lastSuccessGauge = meter.createObservableGauge('nodemeter_exporter_last_success_timestamp_seconds', {
-      description: 'When a push exporter last delivered a push (Unix time), by exporter.',
-      unit: 's',
-    });
-    this.#lastSuccessGauge.addCallback(this.#observeLastSuccess);
+    this.#telemetry.start(this.#settings.meter);
     if (this.#url === undefined) {
       this.#settings.logger.error('no endpoint configured: nothing will be pushed');
       return Promise.resolve();
@@ -165,7 +137,7 @@ export class PushgatewayExporter implements Exporter {
     }
     this.#agent?.destroy();
     this.#agent = undefined;
-    this.#lastSuccessGauge?.removeCallback(this.#observeLastSuccess);
+    this.#telemetry.shutdown();
     await this.reader.shutdown().catch(() => undefined);
     for (const waiter of this.#waiters.splice(0)) waiter(this.lastResult ?? { outcome: 'failed', attempts: 0, points: 0, error: new Error('shut down') });
   }
@@ -227,17 +199,13 @@ export class PushgatewayExporter implements Exporter {
 
   /** Counts and logs a round's result; logs a failure when it differs from the last one, and recovery. */
   #finish(result: PushResult): PushResult {
-    const exporter = this.#settings.id;
-    this.#pushes?.add(1, { exporter, outcome: result.outcome });
+    this.#telemetry.record(result.outcome, result.points);
     const logger = this.#settings.logger;
     if (result.outcome === 'success') {
-      this.#lastSuccessMs = Date.now();
-      this.#pointsSent?.add(result.points, { exporter });
       if (this.#lastFailure !== '') logger.info({ url: this.#shownUrl }, 'pushes to the Pushgateway succeed again');
       this.#lastFailure = '';
       return result;
     }
-    this.#pointsFailed?.add(result.points, { exporter });
     const error = result.error;
     const message = error ? error.message : 'unknown error';
     const fields = { url: this.#shownUrl, outcome: result.outcome, attempts: result.attempts, reason: error instanceof PushError ? error.reason : 'collect', status: error instanceof PushError ? error.status : undefined, error: message };
