@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { statfsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -52,18 +52,6 @@ function syncPool(fail: Record<string, ProbeOutcome> = {}) {
         }),
       ),
   };
-}
-
-/** The first block device under /dev, if this machine shows one (loop devices usually). */
-async function someBlockDevice(): Promise<string | undefined> {
-  for (const name of (await readdir('/dev')).sort()) {
-    try {
-      if ((await stat(`/dev/${name}`)).isBlockDevice()) return `/dev/${name}`;
-    } catch {
-      // gone or unreadable: try the next
-    }
-  }
-  return undefined;
 }
 
 describe('discovery name patterns (Go filepath.Match syntax)', () => {
@@ -249,7 +237,6 @@ describe('LocalDiscovery on a directory tree (mount table from a fixture)', () =
   let disks: string;
   let raw: string;
   let mountinfo: string;
-  let blockDevice: string | undefined;
 
   before(async () => {
     base = await mkdtemp(join(tmpdir(), 'nodemeter-discovery-'));
@@ -261,8 +248,6 @@ describe('LocalDiscovery on a directory tree (mount table from a fixture)', () =
     await symlink('/dev/null', join(raw, 'vol-null'));
     await symlink(join(base, 'missing'), join(raw, 'vol-dangling'));
     await writeFile(join(raw, 'vol-image'), 'x');
-    blockDevice = await someBlockDevice();
-    if (blockDevice) await symlink(blockDevice, join(raw, 'vol-blk'));
     mountinfo = join(base, 'mountinfo');
     await writeFile(mountinfo, [mountLine(1, '/'), mountLine(2, join(disks, 'vol1')), mountLine(3, join(disks, 'vol 2')), mountLine(4, join(disks, 'skipped-by-pattern')), ''].join('\n'));
   });
@@ -320,20 +305,8 @@ describe('LocalDiscovery on a directory tree (mount table from a fixture)', () =
     );
   });
 
-  it('a symbolic link to a block device is a Block volume of the size sysfs gives', async (t) => {
-    if (!blockDevice) {
-      t.skip('no block device under /dev on this machine (the integration test covers it with a loop device)');
-      return;
-    }
-    const discovery = new LocalDiscovery({ directories: directories(), rootPath: '', mountinfoPath: mountinfo, pool: syncPool(), logger: pino({ level: 'silent' }) });
-    const round = await discovery.discover();
-    const blk = round.volumes.find((v) => v.hostPath === join(raw, 'vol-blk'));
-    assert.ok(blk, JSON.stringify(round.volumes.map((v) => v.hostPath)));
-    const { rdev } = await stat(blockDevice, { bigint: true });
-    const { major, minor } = deviceNumbers(rdev);
-    const { readFile } = await import('node:fs/promises');
-    assert.equal(blk.capacityBytes, Number((await readFile(`/sys/dev/block/${major}:${minor}/size`, 'utf8')).trim()) * 512);
-  });
+  // A symbolic link to a real block device (size from sysfs, exact) is covered by
+  // test/integration/provisioner-discovery.test.ts with a loop device it creates itself.
 
   it('a failed statfs leaves the capacity unknown and reports why; an unreadable mount table skips Filesystem directories', async () => {
     const vol1 = join(disks, 'vol1');
