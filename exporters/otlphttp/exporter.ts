@@ -1,14 +1,12 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { AggregationTemporalityPreference, OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline/component.ts';
-import { collectContext, withDeadline } from '../../pipeline/deadline.ts';
 import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
-import { PushReader } from '../pushgateway/exporter.ts';
+import { collectForPush, PushLoop, PushReader } from '../push-loop.ts';
 import { countPoints, PushTelemetry, type PushOutcome } from '../push-telemetry.ts';
 import type { OtlpHttpExporterConfig } from './config.ts';
 
@@ -51,14 +49,10 @@ export class OtlpHttpExporter implements Exporter {
   /** Attributes every export's resource gets (the agent's, when the reader is not registered). */
   readonly #baseResource: Resource;
   readonly #clusterResource: Resource;
-  readonly #stop = new AbortController();
+  readonly #loop: PushLoop<ExportRoundResult>;
   #otlp: PushMetricExporter | undefined;
-  #loop: Promise<void> | undefined;
   #started = false;
   #shutdown = false;
-  #lastFailure = '';
-  #waiters: Array<(result: ExportRoundResult) => void> = [];
-  lastResult: ExportRoundResult | undefined;
 
   constructor(settings: ComponentSettings, config: OtlpHttpExporterConfig) {
     this.#settings = settings;
@@ -73,6 +67,26 @@ export class OtlpHttpExporter implements Exporter {
       'k8s.node.name': settings.agent.nodeName,
     });
     this.#clusterResource = resourceFromAttributes(config.cluster_name === '' ? {} : { 'k8s.cluster.name': config.cluster_name });
+    this.#loop = new PushLoop<ExportRoundResult>({
+      intervalMs: config.interval,
+      minPauseMs: MIN_ATTEMPT_MS,
+      round: (signal) => this.#round(signal),
+      telemetry: this.#telemetry,
+      logger: settings.logger,
+      // The endpoint cannot hold credentials (config refuses them); headers are never logged.
+      logFields: (r) => (r === undefined ? { url: config.endpoint } : { url: config.endpoint, status: r.status, points: r.points }),
+      messages: {
+        failed: 'OTLP export failed',
+        rejected: 'the OTLP receiver rejected the export',
+        again: 'OTLP export failed again',
+        recovered: 'OTLP exports succeed again',
+      },
+    });
+  }
+
+  /** The last round's result. */
+  get lastResult(): ExportRoundResult | undefined {
+    return this.#loop.lastResult;
   }
 
   attach(source: PipelineSource): void {
@@ -99,85 +113,44 @@ export class OtlpHttpExporter implements Exporter {
       httpAgentOptions: { keepAlive: true, maxSockets: 1 },
     } as ConstructorParameters<typeof JsonMetricExporter>[0];
     this.#otlp = this.#config.protocol === 'http/protobuf' ? new ProtobufMetricExporter(options) : new JsonMetricExporter(options);
-    this.#loop = this.#run();
+    this.#loop.start();
     return Promise.resolve();
   }
 
   async shutdown(): Promise<void> {
     if (this.#shutdown) return;
     this.#shutdown = true;
-    this.#stop.abort();
-    await this.#loop;
+    await this.#loop.stop({ outcome: 'failed', points: 0, error: new Error('shut down') });
     // Waits for an export still in flight (at most `timeout`), then closes the sockets.
     await this.#otlp?.shutdown().catch(() => undefined);
     this.#telemetry.shutdown();
     await this.reader.shutdown().catch(() => undefined);
-    for (const waiter of this.#waiters.splice(0)) waiter(this.lastResult ?? { outcome: 'failed', points: 0, error: new Error('shut down') });
   }
 
   /** Resolves with the result of the next export round to end. */
   nextExport(): Promise<ExportRoundResult> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  async #run(): Promise<void> {
-    const signal = this.#stop.signal;
-    while (!signal.aborted) {
-      const began = Date.now();
-      const result = await this.#round();
-      if (result !== undefined) {
-        this.lastResult = result;
-        for (const waiter of this.#waiters.splice(0)) waiter(result);
-      }
-      const wait = Math.max(MIN_ATTEMPT_MS, began + this.#config.interval - Date.now());
-      await sleep(wait, undefined, { signal, ref: false }).catch(() => undefined);
-    }
+    return this.#loop.next();
   }
 
   /** One collection and its export; undefined when stopped during the collection. */
-  async #round(): Promise<ExportRoundResult | undefined> {
-    const signal = this.#stop.signal;
-    const collectMs = this.#config.timeout;
+  async #round(signal: AbortSignal): Promise<ExportRoundResult | undefined> {
     let batch: ResourceMetrics;
     try {
-      const ctx = collectContext(collectMs, {}, signal);
-      const work = this.#fanIn.withContext(ctx, () => (this.reader.bound ? this.reader.collect({ timeoutMillis: collectMs }) : this.#fanIn.collect({ timeoutMillis: collectMs })));
-      const { resourceMetrics, errors } = await withDeadline(work, ctx.deadline, 'collection for the OTLP export');
-      this.#collectLog.report(errors, 'collection');
+      const resourceMetrics = await collectForPush(this.#fanIn, this.reader, this.#config.timeout, signal, this.#collectLog, 'collection for the OTLP export');
       batch = { resource: this.#baseResource.merge(resourceMetrics.resource).merge(this.#clusterResource), scopeMetrics: resourceMetrics.scopeMetrics };
     } catch (err) {
       if (signal.aborted) return undefined;
-      return this.#finish({ outcome: 'failed', points: 0, error: err instanceof Error ? err : new Error(String(err)) });
+      return { outcome: 'failed', points: 0, error: err instanceof Error ? err : new Error(String(err)) };
     }
     const points = countPoints(batch);
     const otlp = this.#otlp;
     if (otlp === undefined) return undefined;
     const result = await new Promise<ExportResult>((resolve) => otlp.export(batch, resolve));
-    if (result.code === ExportResultCode.SUCCESS) return this.#finish({ outcome: 'success', points });
+    if (result.code === ExportResultCode.SUCCESS) return { outcome: 'success', points };
     const error = result.error ?? new Error('export failed');
     const status = statusOf(error);
     // A status the SDK does not retry (4xx other than 429) is the receiver refusing the data.
     const outcome: PushOutcome = status !== undefined && status >= 400 && status < 500 && status !== 429 ? 'rejected' : 'failed';
-    return this.#finish({ outcome, points, error, ...(status === undefined ? {} : { status }) });
-  }
-
-  /** Counts and logs a round; a failure is logged when it differs from the last one, and recovery. */
-  #finish(result: ExportRoundResult): ExportRoundResult {
-    this.#telemetry.record(result.outcome, result.points);
-    const logger = this.#settings.logger;
-    // The endpoint cannot hold credentials (config refuses them); headers are never logged.
-    const url = this.#config.endpoint;
-    if (result.outcome === 'success') {
-      if (this.#lastFailure !== '') logger.info({ url }, 'OTLP exports succeed again');
-      this.#lastFailure = '';
-      return result;
-    }
-    const message = result.error?.message ?? 'unknown error';
-    const fields = { url, outcome: result.outcome, status: result.status, points: result.points, error: message };
-    if (message === this.#lastFailure) logger.debug(fields, 'OTLP export failed again');
-    else if (result.outcome === 'rejected') logger.error(fields, 'the OTLP receiver rejected the export');
-    else logger.warn(fields, 'OTLP export failed');
-    this.#lastFailure = message;
-    return result;
+    return { outcome, points, error, ...(status === undefined ? {} : { status }) };
   }
 }

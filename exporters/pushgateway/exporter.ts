@@ -2,12 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline/component.ts';
-import { collectContext, withDeadline } from '../../pipeline/deadline.ts';
 import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { errorMessage } from '../../pipeline/errors.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
+import { collectForPush, PushLoop, PushReader } from '../push-loop.ts';
 import { countPoints, PushTelemetry, type PushOutcome } from '../push-telemetry.ts';
 import { EXPOSITION_CONTENT_TYPE, writeExposition } from '../prometheus/text-writer.ts';
 import type { PushgatewayExporterConfig } from './config.ts';
@@ -31,21 +30,6 @@ const MAX_FILE_BYTES = 1024 * 1024;
 export function backoffDelay(attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
   return ceiling / 2 + random() * (ceiling / 2);
-}
-
-/** The SDK reader behind the pushes: collects the MeterProvider (self-telemetry) plus the pipelines. */
-export class PushReader extends MetricReader {
-  bound = false;
-  override setMetricProducer(producer: MetricProducer): void {
-    super.setMetricProducer(producer);
-    this.bound = true;
-  }
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
 }
 
 /** What the last push round did, for `collect --once`-style callers and tests. */
@@ -75,18 +59,12 @@ export class PushgatewayExporter implements Exporter {
   readonly #url: URL | undefined;
   /** The URL as logged: no credentials can be in it (config refuses them). */
   readonly #shownUrl: string;
-  readonly #stop = new AbortController();
   readonly #collectLog: ChangeLogger;
+  readonly #telemetry: PushTelemetry;
+  readonly #loop: PushLoop<PushResult>;
   #agent: HttpAgent | undefined;
-  #loop: Promise<void> | undefined;
   #started = false;
   #shutdown = false;
-  #lastFailure = '';
-  readonly #telemetry: PushTelemetry;
-  /** Resolvers waiting for the next round to end (see {@link nextPush}). */
-  #waiters: Array<(result: PushResult) => void> = [];
-  /** The last round's result. */
-  lastResult: PushResult | undefined;
 
   constructor(settings: ComponentSettings, config: PushgatewayExporterConfig) {
     this.#settings = settings;
@@ -97,6 +75,24 @@ export class PushgatewayExporter implements Exporter {
     const path = groupingKeyPath(config.job, groupingLabels(config.grouping_key, settings.agent.nodeName));
     this.#url = config.endpoint === '' ? undefined : groupUrl(config.endpoint, path);
     this.#shownUrl = this.#url?.href ?? `(no endpoint)${path}`;
+    this.#loop = new PushLoop<PushResult>({
+      intervalMs: config.interval,
+      minPauseMs: 0,
+      round: (signal, roundEnd) => this.#round(signal, roundEnd),
+      telemetry: this.#telemetry,
+      logger: settings.logger,
+      logFields: (r) => {
+        if (r === undefined) return { url: this.#shownUrl };
+        const error = r.error;
+        return { url: this.#shownUrl, attempts: r.attempts, reason: error instanceof PushError ? error.reason : 'collect', status: error instanceof PushError ? error.status : undefined };
+      },
+      messages: {
+        failed: 'push to the Pushgateway failed',
+        rejected: 'the Pushgateway rejected the push',
+        again: 'push failed again',
+        recovered: 'pushes to the Pushgateway succeed again',
+      },
+    });
   }
 
   attach(source: PipelineSource): void {
@@ -106,6 +102,11 @@ export class PushgatewayExporter implements Exporter {
   /** The group's URL, e.g. `http://pg:9091/metrics/job/nodemeter/instance/node-a`. */
   get groupUrl(): string {
     return this.#shownUrl;
+  }
+
+  /** The last round's result. */
+  get lastResult(): PushResult | undefined {
+    return this.#loop.lastResult;
   }
 
   start(): Promise<void> {
@@ -118,15 +119,14 @@ export class PushgatewayExporter implements Exporter {
       return Promise.resolve();
     }
     this.#agent = this.#url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
-    this.#loop = this.#run();
+    this.#loop.start();
     return Promise.resolve();
   }
 
   async shutdown(): Promise<void> {
     if (this.#shutdown) return;
     this.#shutdown = true;
-    this.#stop.abort();
-    await this.#loop;
+    await this.#loop.stop({ outcome: 'failed', attempts: 0, points: 0, error: new Error('shut down') });
     if (this.#config.delete_on_shutdown && this.#started && this.#url !== undefined) {
       try {
         await this.#send('DELETE', undefined, this.#config.timeout, AbortSignal.timeout(this.#config.timeout));
@@ -139,82 +139,43 @@ export class PushgatewayExporter implements Exporter {
     this.#agent = undefined;
     this.#telemetry.shutdown();
     await this.reader.shutdown().catch(() => undefined);
-    for (const waiter of this.#waiters.splice(0)) waiter(this.lastResult ?? { outcome: 'failed', attempts: 0, points: 0, error: new Error('shut down') });
   }
 
   /** Resolves with the result of the next push round to end (for tests and one-shot callers). */
   nextPush(): Promise<PushResult> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  async #run(): Promise<void> {
-    const signal = this.#stop.signal;
-    while (!signal.aborted) {
-      const began = Date.now();
-      const result = await this.#round(began + this.#config.interval);
-      if (result !== undefined) {
-        this.lastResult = result;
-        for (const waiter of this.#waiters.splice(0)) waiter(result);
-      }
-      const wait = began + this.#config.interval - Date.now();
-      if (wait > 0) await sleep(wait, undefined, { signal, ref: false }).catch(() => undefined);
-    }
+    return this.#loop.next();
   }
 
   /** One collection and its push, retried until `roundEnd` at the latest; undefined when stopped. */
-  async #round(roundEnd: number): Promise<PushResult | undefined> {
-    const signal = this.#stop.signal;
+  async #round(signal: AbortSignal, roundEnd: number): Promise<PushResult | undefined> {
     const collectMs = Math.max(MIN_ATTEMPT_MS, Math.min(this.#config.timeout, roundEnd - Date.now()));
     let body: string;
     let points: number;
     try {
-      const ctx = collectContext(collectMs, {}, signal);
-      const work = this.#fanIn.withContext(ctx, () => (this.reader.bound ? this.reader.collect({ timeoutMillis: collectMs }) : this.#fanIn.collect({ timeoutMillis: collectMs })));
-      const { resourceMetrics, errors } = await withDeadline(work, ctx.deadline, 'collection for the Pushgateway');
-      this.#collectLog.report(errors, 'collection');
+      const resourceMetrics = await collectForPush(this.#fanIn, this.reader, collectMs, signal, this.#collectLog, 'collection for the Pushgateway');
       body = writeExposition(resourceMetrics, { prefix: '', targetInfo: false, scopeInfo: false, dedupe: this.#fanIn.sources.length > 1 });
       points = countPoints(resourceMetrics);
     } catch (err) {
       if (signal.aborted) return undefined;
-      return this.#finish({ outcome: 'failed', attempts: 0, points: 0, error: err instanceof Error ? err : new Error(String(err)) });
+      return { outcome: 'failed', attempts: 0, points: 0, error: err instanceof Error ? err : new Error(String(err)) };
     }
     for (let attempt = 0; ; attempt++) {
       const timeoutMs = Math.max(MIN_ATTEMPT_MS, Math.min(this.#config.timeout, roundEnd - Date.now()));
       try {
         await this.#send('PUT', body, timeoutMs, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
-        return this.#finish({ outcome: 'success', attempts: attempt + 1, points });
+        return { outcome: 'success', attempts: attempt + 1, points };
       } catch (err) {
         if (signal.aborted) return undefined;
         const error = err instanceof Error ? err : new Error(String(err));
         const retryable = err instanceof PushError && err.retryable && err.reason !== 'token_file' && err.reason !== 'ca_file';
-        if (!retryable) return this.#finish({ outcome: err instanceof PushError && err.reason === 'http_status' ? 'rejected' : 'failed', attempts: attempt + 1, points, error });
+        if (!retryable) return { outcome: err instanceof PushError && err.reason === 'http_status' ? 'rejected' : 'failed', attempts: attempt + 1, points, error };
         const delay = backoffDelay(attempt);
-        if (Date.now() + delay + MIN_ATTEMPT_MS > roundEnd) return this.#finish({ outcome: 'failed', attempts: attempt + 1, points, error });
+        if (Date.now() + delay + MIN_ATTEMPT_MS > roundEnd) return { outcome: 'failed', attempts: attempt + 1, points, error };
         this.#settings.logger.debug({ url: this.#shownUrl, attempt: attempt + 1, delayMs: Math.round(delay), error: error.message }, 'push failed; retrying');
         await sleep(delay, undefined, { signal, ref: false }).catch(() => undefined);
         if (signal.aborted) return undefined;
       }
     }
-  }
-
-  /** Counts and logs a round's result; logs a failure when it differs from the last one, and recovery. */
-  #finish(result: PushResult): PushResult {
-    this.#telemetry.record(result.outcome, result.points);
-    const logger = this.#settings.logger;
-    if (result.outcome === 'success') {
-      if (this.#lastFailure !== '') logger.info({ url: this.#shownUrl }, 'pushes to the Pushgateway succeed again');
-      this.#lastFailure = '';
-      return result;
-    }
-    const error = result.error;
-    const message = error ? error.message : 'unknown error';
-    const fields = { url: this.#shownUrl, outcome: result.outcome, attempts: result.attempts, reason: error instanceof PushError ? error.reason : 'collect', status: error instanceof PushError ? error.status : undefined, error: message };
-    // A gateway down for an hour would otherwise write the same warning every interval.
-    if (message === this.#lastFailure) logger.debug(fields, 'push failed again');
-    else if (result.outcome === 'rejected') logger.error(fields, 'the Pushgateway rejected the push');
-    else logger.warn(fields, 'push to the Pushgateway failed');
-    this.#lastFailure = message;
-    return result;
   }
 
   /** Headers of every request: the configured ones, then authorization. */
