@@ -1,7 +1,6 @@
 import '../../config/formats.ts';
-// Registers the `http-header-map` format this schema shares with the pushgateway exporter.
-import { RESERVED_HEADERS } from '../pushgateway/config.ts';
 import convict from 'convict';
+import { checkHttpEndpoint, headerProblems, registerHeaderMapFormat } from '../push-config.ts';
 
 export type OtlpProtocol = 'http/json' | 'http/protobuf';
 export type OtlpCompression = 'gzip' | 'none';
@@ -20,8 +19,6 @@ export interface OtlpHttpExporterConfig {
   readonly cluster_name: string;
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
 let formatsRegistered = false;
 function registerFormats(): void {
   if (formatsRegistered) return;
@@ -30,18 +27,10 @@ function registerFormats(): void {
     // The default is empty, which this refuses: a config that leaves the endpoint out is an error.
     name: 'otlp-http-endpoint',
     validate(value: unknown) {
-      if (typeof value !== 'string') throw new Error('must be an http:// or https:// URL');
-      if (value === '') throw new Error('is required: the OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics');
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw new Error(`must be an http:// or https:// URL, got ${JSON.stringify(value.slice(0, 200))}`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`must be an http:// or https:// URL, got scheme "${url.protocol}"`);
-      if (url.username !== '' || url.password !== '') throw new Error('must not hold credentials: use headers (with ${env:…})');
+      checkHttpEndpoint(value, 'is required: the OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics', 'must not hold credentials: use headers (with ${env:…})');
     },
   });
+  registerHeaderMapFormat();
 }
 registerFormats();
 
@@ -85,15 +74,8 @@ export const schema = {
 };
 
 export function validate(config: Readonly<OtlpHttpExporterConfig>): Array<{ path: string; message: string }> {
-  const problems: Array<{ path: string; message: string }> = [];
   // Messages name the header, never its value (a value may be a secret from ${env:…}).
-  for (const [name, value] of Object.entries(config.headers)) {
-    const at = `headers::${name}`;
-    if (!TOKEN.test(name)) problems.push({ path: at, message: `"${name}" is not a valid header name` });
-    else if (RESERVED_HEADERS.includes(name.toLowerCase())) problems.push({ path: at, message: `"${name}" is set by the exporter itself` });
-    else if (typeof value !== 'string') problems.push({ path: at, message: 'must be a string' });
-    else if (/[\r\n\0]/.test(value)) problems.push({ path: at, message: 'holds a line break or NUL' });
-  }
+  const problems = headerProblems(config.headers);
   if (config.timeout > config.interval) problems.push({ path: 'timeout', message: `must not exceed interval (${config.interval} ms)` });
   return problems;
 }

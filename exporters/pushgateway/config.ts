@@ -1,5 +1,6 @@
 import '../../config/formats.ts';
 import convict from 'convict';
+import { checkHttpEndpoint, headerProblems, registerHeaderMapFormat } from '../push-config.ts';
 
 export interface PushgatewayExporterConfig {
   /** Base URL of the Pushgateway (`http(s)://host:port`, optionally with a path prefix). */
@@ -19,10 +20,6 @@ export interface PushgatewayExporterConfig {
   readonly tls: { readonly ca_file: string; readonly insecure_skip_verify: boolean };
 }
 
-/** Headers the exporter sets itself (or Node does); a configured one would break the request. */
-export const RESERVED_HEADERS: readonly string[] = ['content-type', 'content-length', 'content-encoding', 'transfer-encoding', 'host', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer'];
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 let formatsRegistered = false;
 function registerFormats(): void {
@@ -32,17 +29,8 @@ function registerFormats(): void {
     // The default is empty, which this refuses: a config that leaves the endpoint out is an error.
     name: 'pushgateway-endpoint',
     validate(value: unknown) {
-      if (typeof value !== 'string') throw new Error('must be an http:// or https:// URL');
-      if (value === '') throw new Error('is required: the Pushgateway\'s URL, e.g. http://pushgateway:9091');
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw new Error(`must be an http:// or https:// URL, got ${JSON.stringify(value.slice(0, 200))}`);
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`must be an http:// or https:// URL, got scheme "${url.protocol}"`);
+      const url = checkHttpEndpoint(value, 'is required: the Pushgateway\'s URL, e.g. http://pushgateway:9091', 'must not hold credentials: use basic_auth');
       if (url.search !== '' || url.hash !== '') throw new Error('must not have a query or fragment (the group path is appended to it)');
-      if (url.username !== '' || url.password !== '') throw new Error('must not hold credentials: use basic_auth');
     },
   });
   convict.addFormat({
@@ -51,14 +39,7 @@ function registerFormats(): void {
       if (typeof value !== 'string' || value === '') throw new Error('must be a non-empty string');
     },
   });
-  convict.addFormat({
-    // Only the shape: the names and values are checked by validate(), whose messages never
-    // carry the value (a failing format's message would hold the whole map, secrets included).
-    name: 'http-header-map',
-    validate(value: unknown) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of header names to string values');
-    },
-  });
+  registerHeaderMapFormat();
 }
 registerFormats();
 
@@ -131,14 +112,7 @@ export const schema = {
 };
 
 export function validate(config: Readonly<PushgatewayExporterConfig>): Array<{ path: string; message: string }> {
-  const problems: Array<{ path: string; message: string }> = [];
-  for (const [name, value] of Object.entries(config.headers)) {
-    const at = `headers::${name}`;
-    if (!TOKEN.test(name)) problems.push({ path: at, message: `"${name}" is not a valid header name` });
-    else if (RESERVED_HEADERS.includes(name.toLowerCase())) problems.push({ path: at, message: `"${name}" is set by the exporter itself` });
-    else if (typeof value !== 'string') problems.push({ path: at, message: 'must be a string' });
-    else if (/[\r\n\0]/.test(value)) problems.push({ path: at, message: 'holds a line break or NUL' });
-  }
+  const problems = headerProblems(config.headers);
   if ('job' in config.grouping_key) problems.push({ path: 'grouping_key', message: '"job" is set by the `job` setting, not in the grouping key' });
   const auth = Object.keys(config.headers).some((name) => name.toLowerCase() === 'authorization');
   const basic = config.basic_auth.username !== '' || config.basic_auth.password !== '';
