@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ScannerKind } from '../receivers/hostpath/native-scanner.ts';
 import { Cleanup } from './lib/cleanup.ts';
 import { ensureTree, type TreeInfo } from './lib/file-tree.ts';
-import { clockTicksPerSecond, readCpuTicks, readThreadTicks, threadTicksByName, totalTicks } from './lib/proc.ts';
+import { clockTicksPerSecond, readCpuTicks, readMemory, readThreadTicks, resetPeakRss, threadTicksByName, totalTicks } from './lib/proc.ts';
 import { otherLoad, ownCpuMs, readMachineCpu, waitForQuiet, type OtherLoad } from './lib/machine-load.ts';
 import { runWithRusage, type Rusage } from './lib/rusage.ts';
 import { mib, ratio, round, summarize, type Summary } from './lib/stats.ts';
@@ -89,33 +89,6 @@ async function walk(child: WalkChild, root: string): Promise<Walked> {
   const reply = await child.request({ type: 'walk', id, root }, 'walked');
   if (reply.id !== id) throw new Error(`walk child: expected the result of walk ${id}, got that of walk ${reply.id}`);
   return reply;
-}
-
-interface Memory {
-  rssBytes: number;
-  /** VmHWM: peak RSS since start, or since the last `5` written to clear_refs. */
-  hwmBytes: number;
-  threads: number;
-}
-
-function readMemory(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): number => {
-    const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status);
-    if (m?.[1] === undefined) throw new Error(`no ${name} in /proc/${pid}/status`);
-    return Number(m[1]);
-  };
-  return { rssBytes: field('VmRSS') * 1024, hwmBytes: field('VmHWM') * 1024, threads: field('Threads') };
-}
-
-/** Resets VmHWM to the current RSS (Linux ≥ 4.0); false where the kernel does not allow it. */
-function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

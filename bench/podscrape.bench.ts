@@ -25,7 +25,7 @@ import { summarizeCpuProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { gitDescribe } from './lib/git.ts';
 import { ensureInstalled } from './lib/install.ts';
 import { otherLoad, ownCpuMs, readMachineCpu, waitForQuiet } from './lib/machine-load.ts';
-import { clockTicksPerSecond, readCpuTicks, totalTicks } from './lib/proc.ts';
+import { clockTicksPerSecond, readCpuTicks, readMemory, resetPeakRss, totalTicks } from './lib/proc.ts';
 import { cell, checkAtMost, hostDescription, verdict, type TargetCheck } from './lib/report.ts';
 import { mib, ratio, round, summarize, type Summary } from './lib/stats.ts';
 import type { Encoding, TargetInfo, TargetServerReply, TargetServerRequest } from './lib/target-server-child.ts';
@@ -83,32 +83,6 @@ export interface PodscrapeBenchOptions {
 }
 
 type TargetServer = BenchChild<TargetServerRequest, TargetServerReply>;
-
-interface Memory {
-  rssBytes: number;
-  /** VmHWM: peak RSS since start, or since the last `5` written to clear_refs. */
-  hwmBytes: number;
-}
-
-function readMemory(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): number => {
-    const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status);
-    if (m?.[1] === undefined) throw new Error(`no ${name} in /proc/${pid}/status`);
-    return Number(m[1]) * 1024;
-  };
-  return { rssBytes: field('VmRSS'), hwmBytes: field('VmHWM') };
-}
-
-/** Resets VmHWM to the current RSS (Linux ≥ 4.0); false where the kernel does not allow it. */
-function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function epochMs(): number {
   return performance.timeOrigin + performance.now();

@@ -1,6 +1,6 @@
 // Reading a process's cost from /proc: CPU ticks and resident memory.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 let cachedClockTicks: number | undefined;
 
@@ -108,4 +108,32 @@ export function threadTicksByName(
   }
   if (processDelta - sum > 0) byName['(exited threads)'] = processDelta - sum;
   return byName;
+}
+
+export interface Memory {
+  rssBytes: number;
+  /** VmHWM: peak RSS since start, or since the last `5` written to clear_refs. */
+  hwmBytes: number;
+  threads: number;
+}
+
+/** VmRSS, VmHWM and the thread count of a live process; throws when a field is missing. */
+export function readMemory(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status);
+    if (m?.[1] === undefined) throw new Error(`no ${name} in /proc/${pid}/status`);
+    return Number(m[1]);
+  };
+  return { rssBytes: field('VmRSS') * 1024, hwmBytes: field('VmHWM') * 1024, threads: field('Threads') };
+}
+
+/** Resets VmHWM to the current RSS (Linux ≥ 4.0); false where the kernel does not allow it. */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
