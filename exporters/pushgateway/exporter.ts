@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline/component.ts';
 import { ChangeLogger } from '../../pipeline/error-log.ts';
+import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
 import { errorMessage } from '../../pipeline/errors.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { collectForPush, PushLoop, PushReader } from '../push-loop.ts';
@@ -62,6 +62,7 @@ export class PushgatewayExporter implements Exporter {
   readonly #collectLog: ChangeLogger;
   readonly #telemetry: PushTelemetry;
   readonly #loop: PushLoop<PushResult>;
+  readonly #files = new FileSnapshots(MAX_FILE_BYTES);
   #agent: HttpAgent | undefined;
   #started = false;
   #shutdown = false;
@@ -191,15 +192,13 @@ export class PushgatewayExporter implements Exporter {
     return headers;
   }
 
+  /** A token or CA file, read again only when it changes (tokens rotate). */
   async #readSmall(path: string, reason: 'token_file' | 'ca_file'): Promise<Buffer> {
-    let data: Buffer;
     try {
-      data = await readFile(path);
+      return (await this.#files.read(path)).contents;
     } catch (err) {
-      throw new PushError(reason, `${reason === 'token_file' ? 'bearer token' : 'CA'} file ${path}: ${errorMessage(err)}`, { retryable: false, cause: err });
+      throw new PushError(reason, `${reason === 'token_file' ? 'bearer token' : 'CA'} file: ${errorMessage(err)}`, { retryable: false, cause: err });
     }
-    if (data.length > MAX_FILE_BYTES) throw new PushError(reason, `${reason === 'token_file' ? 'bearer token' : 'CA'} file ${path} is larger than ${MAX_FILE_BYTES} bytes`, { retryable: false });
-    return data;
   }
 
   /** One request; resolves on 2xx, rejects with a {@link PushError} otherwise. */

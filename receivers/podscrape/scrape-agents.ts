@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { FileSnapshots } from './file-snapshots.ts';
+import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
 
 /** How a https target is verified. Ignored for http targets. */
 export interface ScrapeTlsOptions {

@@ -10,7 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { VERSION } from '../../cli/version.ts';
-import { FileSnapshots } from './file-snapshots.ts';
+import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
 import { CaFileError, ScrapeAgents, type AgentKey, type ScrapeTlsOptions } from './scrape-agents.ts';
 import { ScrapeError, redactUrl } from './scrape-error.ts';
 
