@@ -13,13 +13,13 @@ import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AGENT_BIN, NODE24, REPO_ROOT, startAgent, VOLUME_FAMILIES, type Agent } from '../support/agent.ts';
+import { AGENT_BIN, assertHealthy, NODE24, REPO_ROOT, startAgent, VOLUME_FAMILIES, waitForSamples, type Agent } from '../support/agent.ts';
 import { buildHardLinks, buildManyFiles, buildSizedFiles, buildSymlinks, du, makeTempTree, requireCommands, type TempTree } from '../support/du-tree.ts';
 import { findSamples, formatSample, parseExposition, sampleValue, type Sample } from '../support/exposition.ts';
 import { demoCluster, dynamicPvName, localPvName, namespace, persistentVolume, persistentVolumeClaim, type PvSource } from '../support/kube-api/fixtures.ts';
 import type { KubeObject } from '../support/kube-api/resources.ts';
 import { KubeApiServer } from '../support/kube-api/server.ts';
-import { makeTempDir, run, sleep, waitFor } from '../support/proc.ts';
+import { makeTempDir, run, sleep } from '../support/proc.ts';
 
 /** The receiver's volume-list refresh period (DISCOVERY_INTERVAL_MS in hostpath-receiver.ts). */
 const REFRESH_MS = 1000;
@@ -243,31 +243,10 @@ function listing(samples: readonly Sample[]): string {
   return samples.map(formatSample).join('\n') || '(none)';
 }
 
-/** Scrapes until `check` returns something; the failure names the last scrape. */
-async function waitForScrape<T>(agent: Agent, what: string, check: (samples: Sample[]) => T | undefined, timeoutMs: number): Promise<T> {
-  let last: Sample[] = [];
-  try {
-    return await waitFor(
-      what,
-      async () => {
-        if (agent.exited) throw new Error(`agent exited\n${agent.describe()}`);
-        last = await scrape(agent);
-        return check(last);
-      },
-      { timeoutMs, intervalMs: 100 },
-    );
-  } catch (err) {
-    const used = findSamples(last, 'kubelet_volume_stats_used_bytes');
-    throw new Error(`${(err as Error).message}\nlast kubelet_volume_stats_used_bytes:\n${listing(used)}\n${agent.describe()}`, { cause: err });
-  }
-}
-
-/** Still running; nothing logged at error or fatal; nothing alarming on stderr; /healthz 200. */
-async function assertHealthy(agent: Agent): Promise<void> {
-  assert.equal(agent.exited, false, `agent exited\n${agent.describe()}`);
-  assert.deepEqual(agent.logs.filter((l) => (l.level ?? 0) >= 50), [], 'error/fatal log lines');
-  assert.doesNotMatch(agent.stderr, /unhandledRejection|Unhandled|uncaught|fatal/i, 'agent stderr');
-  assert.equal((await agent.get('/healthz')).status, 200, '/healthz');
+/** Scrapes until `check` returns something; the failure shows the last used-bytes samples. */
+function waitForScrape<T>(agent: Agent, what: string, check: (samples: Sample[]) => T | undefined, timeoutMs: number): Promise<T> {
+  const show = (last: Sample[]): string => `last kubelet_volume_stats_used_bytes:\n${listing(findSamples(last, 'kubelet_volume_stats_used_bytes'))}`;
+  return waitForSamples(agent, what, check, { timeoutMs, intervalMs: 100, show });
 }
 
 describe('hostpath receiver with the Kubernetes API: local-path, local and hostPath PVs', () => {

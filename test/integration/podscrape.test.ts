@@ -27,7 +27,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { AGENT_BIN, NODE24, REPO_ROOT, startAgent, type Agent } from '../support/agent.ts';
+import { AGENT_BIN, assertHealthy, NODE24, REPO_ROOT, startAgent, waitForSamples, type Agent } from '../support/agent.ts';
 import { findSamples, formatSample, parseExposition, sampleValue, type Sample } from '../support/exposition.ts';
 import { delayed, endlessBody, exposition, gzipBomb, HostileTarget, hugeBody, slowHeaders, type Behaviour } from '../support/hostile-target.ts';
 import { httpGet, type HttpResponse } from '../support/http.ts';
@@ -37,7 +37,7 @@ import { KubeApiServer } from '../support/kube-api/server.ts';
 import { MountNamespace } from '../support/mountns.ts';
 import { NodeExporter } from '../support/node-exporter.ts';
 import { requirePrereqs } from '../support/prereqs.ts';
-import { makeTempDir, run, sleep, waitFor } from '../support/proc.ts';
+import { makeTempDir, run, sleep } from '../support/proc.ts';
 import { Prometheus } from '../support/prometheus.ts';
 import { promtoolCheckMetrics } from '../support/promtool.ts';
 import { Pushgateway } from '../support/pushgateway.ts';
@@ -114,31 +114,10 @@ function listing(samples: readonly Sample[], max = 40): string {
   return lines.join('\n') || '(none)';
 }
 
-/** Pulls until `check` returns something; the failure names the last pull and the agent's logs. */
-async function waitForPull<T>(agent: Agent, what: string, check: (samples: Sample[]) => T | undefined, timeoutMs = 10_000): Promise<T> {
-  let last: Sample[] = [];
-  try {
-    return await waitFor(
-      what,
-      async () => {
-        if (agent.exited) throw new Error(`agent exited\n${agent.describe()}`);
-        last = (await pull(agent)).samples;
-        return check(last);
-      },
-      { timeoutMs, intervalMs: 50 },
-    );
-  } catch (err) {
-    const shown = last.filter((s) => SYNTHETIC.has(s.name) || s.name.startsWith('nodemeter_podscrape_'));
-    throw new Error(`${(err as Error).message}\nlast pull's target families:\n${listing(shown)}\n${agent.describe()}`, { cause: err });
-  }
-}
-
-/** Still running; nothing logged at error or fatal; nothing alarming on stderr; /healthz 200. */
-async function assertHealthy(agent: Agent): Promise<void> {
-  assert.equal(agent.exited, false, `agent exited\n${agent.describe()}`);
-  assert.deepEqual(agent.logs.filter((l) => (l.level ?? 0) >= 50), [], 'error/fatal log lines');
-  assert.doesNotMatch(agent.stderr, /unhandledRejection|Unhandled|uncaught|fatal|heap out of memory/i, 'agent stderr');
-  assert.equal((await agent.get('/healthz')).status, 200, '/healthz');
+/** Pulls until `check` returns something; the failure shows the last pull's target families. */
+function waitForPull<T>(agent: Agent, what: string, check: (samples: Sample[]) => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const show = (last: Sample[]): string => `last pull's target families:\n${listing(last.filter((s) => SYNTHETIC.has(s.name) || s.name.startsWith('nodemeter_podscrape_')))}`;
+  return waitForSamples(agent, what, check, { timeoutMs, intervalMs: 50, show });
 }
 
 /** Resident set size of a process, bytes. */

@@ -9,9 +9,11 @@
  * Always pair it with `after(() => agent.kill())` (or `stop()`): the agent is also
  * SIGKILLed if the test process exits first.
  */
+import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { parseExposition, type Sample } from './exposition.ts';
 import { httpGet, type HttpGetOptions, type HttpResponse } from './http.ts';
 import { makeTempDir, spawnTracked, waitFor, waitForExit } from './proc.ts';
 
@@ -257,4 +259,39 @@ export function filesystemConfig(kubeletRoot: string, options: FilesystemConfigO
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * Scrapes the agent's `/metrics` until `check` returns something other than undefined, every
+ * `intervalMs` for at most `timeoutMs`. An agent that exited fails at once; on time-out the error
+ * shows `show(the last scrape's samples)` and the agent's state.
+ */
+export async function waitForSamples<T>(
+  agent: Agent,
+  what: string,
+  check: (samples: Sample[]) => T | undefined,
+  options: { readonly timeoutMs: number; readonly intervalMs: number; readonly show: (samples: Sample[]) => string },
+): Promise<T> {
+  let last: Sample[] = [];
+  try {
+    return await waitFor(
+      what,
+      async () => {
+        if (agent.exited) throw new Error(`agent exited\n${agent.describe()}`);
+        last = parseExposition((await agent.scrape()).body);
+        return check(last);
+      },
+      { timeoutMs: options.timeoutMs, intervalMs: options.intervalMs },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${options.show(last)}\n${agent.describe()}`, { cause: err });
+  }
+}
+
+/** Still running; nothing logged at error or fatal; nothing alarming on stderr; /healthz 200. */
+export async function assertHealthy(agent: Agent): Promise<void> {
+  assert.equal(agent.exited, false, `agent exited\n${agent.describe()}`);
+  assert.deepEqual(agent.logs.filter((l) => (l.level ?? 0) >= 50), [], 'error/fatal log lines');
+  assert.doesNotMatch(agent.stderr, /unhandledRejection|Unhandled|uncaught|fatal|heap out of memory/i, 'agent stderr');
+  assert.equal((await agent.get('/healthz')).status, 200, '/healthz');
 }
