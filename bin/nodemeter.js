@@ -1,4 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The flags on the line above are the agent's Node flags (package.json's start script, the image
+// and the test harness use the same ones; a test checks that they agree). A 4 MiB semi-space keeps
+// V8's young generation at 8 MiB instead of letting it grow to 128 MiB while a large pull
+// builds its batch: see docs/operations.md, "Memory".
 // Thin launcher: Node 24 runs the TypeScript sources directly (type stripping),
 // so there is no build step between `npm ci` and `npx nodemeter`.
 const major = Number(process.versions.node.split('.')[0]);

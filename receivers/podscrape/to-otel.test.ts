@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 
@@ -177,5 +179,34 @@ describe('scraped families to OpenTelemetry metrics and back', () => {
     assert.equal(want.filter((l) => l.startsWith('queue_')).length, 4);
     assert.equal(types(out).requests_total, 'counter');
     assert.equal(types(out).build_info, 'gauge');
+  });
+
+  it('what it keeps does not keep the scrape bodies alive (values, names and HELP are copies)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Long values shared by many series (a user agent, a query), as real targets have them.
+    const agent = `Mozilla/5.0 (X11; Linux x86_64) ${'AppleWebKit/537.36 (KHTML, like Gecko) '.repeat(120)}`;
+    const makeBody = (target: number): Buffer =>
+      Buffer.from(
+        [
+          '# HELP http_requests_total Requests served, by handler and status code, since the process started.',
+          '# TYPE http_requests_total counter',
+          ...Array.from({ length: 200 }, (_, i) => `http_requests_total{handler="/api/v1/namespaces/{namespace}/pods/${target}",agent="${agent}${i % 4}"} ${i}`),
+          '',
+        ].join('\n'),
+      );
+    const convertBody = (target: number): MetricData[] => familiesToMetrics(parseExposition(makeBody(target), { format: 'prometheus' }).families, OPTS);
+    // Once first, so that compiled code and the parser's caches are not counted below.
+    convertBody(-1);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const kept = Array.from({ length: 20 }, (_, target) => convertBody(target));
+    gc();
+    const retained = process.memoryUsage().heapUsed - before;
+    const bodiesBytes = 20 * makeBody(0).length;
+    assert.equal(kept.flat().reduce((n, m) => n + m.dataPoints.length, 0), 20 * 200);
+    // 4,000 points and 80 distinct long values need a fraction of the 20 MB of bodies they came from.
+    assert.ok(bodiesBytes > 15_000_000, `bodies ${bodiesBytes} bytes`);
+    assert.ok(retained < bodiesBytes / 4, `retained ${retained} bytes after conversion of ${bodiesBytes} bytes of bodies: the bodies are still referenced`);
   });
 });

@@ -37,11 +37,29 @@ const CUMULATIVE_SUFFIXES: Partial<Record<FamilyType, readonly string[]>> = {
   summary: ['_count', '_sum'],
 };
 
-/** Merges a sample's labels with the target's; allocation per sample only. */
+/** V8 copies substrings shorter than this instead of pointing into their parent. */
+const SLICE_MIN_LENGTH = 13;
+
+/**
+ * A copy of `text` that references no other string. The parser's strings are slices of the
+ * scrape body; anything kept past the scrape (label values, names, HELP, `le` texts) is detached
+ * so that the body (hundreds of KiB per target) is not kept alive by a few bytes of it.
+ */
+function detach(text: string): string {
+  // Concatenating and slicing again flattens into a fresh string.
+  return text.length < SLICE_MIN_LENGTH ? text : `\u0000${text}`.slice(1);
+}
+
+/**
+ * Merges a sample's labels with the target's; allocation per sample only. Label values are
+ * interned per scrape as copies of their own: the parser's values are slices of the whole body,
+ * and a point that kept one would keep the body in memory for as long as the point lives.
+ */
 class LabelMerger {
   readonly #target: ReadonlyArray<readonly [string, string]>;
   readonly #targetNames: ReadonlySet<string>;
   readonly #honor: boolean;
+  readonly #values = new Map<string, string>();
 
   constructor(targetLabels: Readonly<Record<string, string>>, honor: boolean) {
     this.#target = Object.entries(targetLabels);
@@ -49,12 +67,22 @@ class LabelMerger {
     this.#honor = honor;
   }
 
+  /** One copy per distinct value, detached from the body it was sliced from. */
+  #detached(value: string): string {
+    let copy = this.#values.get(value);
+    if (copy === undefined) {
+      copy = detach(value);
+      this.#values.set(copy, copy);
+    }
+    return copy;
+  }
+
   /** `skip`: a label left out (a histogram's `le`, which becomes the bucket). */
   merge(own: Labels, skip?: string): Labels {
     const out = createLabels();
     for (const name in own) {
       if (name === skip) continue;
-      const value = own[name] as string;
+      const value = this.#detached(own[name] as string);
       if (!this.#targetNames.has(name) || this.#honor) {
         out[name] = value;
         continue;
@@ -69,7 +97,7 @@ class LabelMerger {
 }
 
 function descriptor(name: string, help: string | undefined, prometheus: PrometheusFamily): ScrapedDescriptor {
-  return { name, description: help ?? '', unit: '', valueType: ValueType.DOUBLE, prometheus };
+  return { name: detach(name), description: help === undefined ? '' : detach(help), unit: '', valueType: ValueType.DOUBLE, prometheus };
 }
 
 /** One metric per sample name, in first-seen order: every family type can be written so. */
@@ -89,7 +117,7 @@ function rawParts(family: ParsedFamily, merger: LabelMerger, opts: ConvertOption
   for (const [name, samples] of byName) {
     // 0.0.4 has no `foo` family for `foo_total` or `foo_info`: the sample name is the family there.
     const familyName = family.type === 'counter' || family.type === 'info' || family.type === 'stateset' ? name : family.name;
-    const hint: PrometheusFamily = { family: familyName, type };
+    const hint: PrometheusFamily = { family: detach(familyName), type };
     const isCumulative = cumulative.some((suffix) => name === family.name + suffix);
     const dataPoints = samples.map((s) => ({
       startTime: isCumulative ? opts.startTime : opts.time,
@@ -143,7 +171,7 @@ function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOpti
       if (le === undefined) return undefined;
       // Two spellings of one boundary (`1` and `1.0`) in one family cannot both be kept.
       const text = leText.get(le);
-      if (text === undefined) leText.set(le, sample.labels.le as string);
+      if (text === undefined) leText.set(le, detach(sample.labels.le as string));
       else if (text !== sample.labels.le) return undefined;
       s.buckets.push([le, sample.value]);
     } else if (sample.name === countName) s.count = sample.value;
@@ -175,7 +203,7 @@ function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOpti
     dataPoints.push({ startTime: opts.startTime, endTime: opts.time, attributes: s.labels, value });
   }
   return {
-    descriptor: descriptor(family.name, family.help, { family: family.name, type: 'histogram', le: leText }),
+    descriptor: descriptor(family.name, family.help, { family: detach(family.name), type: 'histogram', le: leText }),
     aggregationTemporality: AggregationTemporality.CUMULATIVE,
     dataPointType: DataPointType.HISTOGRAM,
     dataPoints,

@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseExposition, type Sample } from './exposition.ts';
@@ -20,6 +21,14 @@ import { makeTempDir, spawnTracked, waitFor, waitForExit } from './proc.ts';
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const NODE24 = join(REPO_ROOT, 'node_modules', '.bin', 'node');
 export const AGENT_BIN = join(REPO_ROOT, 'bin', 'nodemeter.js');
+
+/** The Node flags the launcher's `#!/usr/bin/env -S node …` line gives the agent. */
+export function launcherNodeFlags(): string[] {
+  const shebang = readFileSync(AGENT_BIN, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\/usr\/bin\/env -S node((?: --?[\w=.-]+)*)$/.exec(shebang);
+  if (match === null) throw new Error(`${AGENT_BIN}:1: expected "#!/usr/bin/env -S node [flags]", found ${JSON.stringify(shebang)}`);
+  return (match[1] ?? '').trim().split(/\s+/).filter((f) => f !== '');
+}
 
 /** One parsed JSON log line (pino: `level`, `time`, `msg`, plus any fields). */
 export type LogLine = Record<string, unknown> & { level?: number; msg?: string };
@@ -165,6 +174,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   await writeFile(configPath, options.config);
   const agentCommand = [
     NODE24,
+    // As the agent runs when installed: the launcher's own flags, then the test's.
+    ...launcherNodeFlags(),
     ...(options.nodeArgs ?? []),
     AGENT_BIN,
     '--config',
