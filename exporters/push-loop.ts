@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { collectContext, withDeadline } from '../pipeline/deadline.ts';
 import type { ChangeLogger } from '../pipeline/error-log.ts';
 import type { PipelineFanIn } from '../pipeline/fan-in.ts';
-import type { PushOutcome, PushTelemetry } from './push-telemetry.ts';
+import type { ExporterTelemetry, PushOutcome } from './exporter-telemetry.ts';
 
 /** The SDK reader behind a push exporter: collects the MeterProvider (self-telemetry) plus the pipelines. */
 export class PushReader extends MetricReader {
@@ -40,6 +40,8 @@ export interface RoundResult {
   readonly outcome: PushOutcome;
   readonly points: number;
   readonly error?: Error;
+  /** Why it was not a success, as a short fixed word (`collection`, `timeout`, `http_400`, …). */
+  readonly reason?: string;
 }
 
 export interface PushLoopOptions<R extends RoundResult> {
@@ -48,7 +50,7 @@ export interface PushLoopOptions<R extends RoundResult> {
   readonly minPauseMs: number;
   /** One round ending by `roundEndMs`; undefined when `signal` stopped it. Must not reject. */
   readonly round: (signal: AbortSignal, roundEndMs: number) => Promise<R | undefined>;
-  readonly telemetry: PushTelemetry;
+  readonly telemetry: ExporterTelemetry;
   readonly logger: Logger;
   /** Fields logged with every failure and recovery (never secrets), plus the round's own. */
   readonly logFields: (result: R | undefined) => Record<string, unknown>;
@@ -98,7 +100,8 @@ export class PushLoop<R extends RoundResult> {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
       const began = Date.now();
-      const result = await this.#opts.round(signal, began + this.#opts.intervalMs);
+      const ended = this.#opts.telemetry.begin();
+      const result = await this.#opts.round(signal, began + this.#opts.intervalMs).finally(ended);
       if (result !== undefined) {
         this.#finish(result);
         this.lastResult = result;
@@ -111,7 +114,7 @@ export class PushLoop<R extends RoundResult> {
 
   #finish(result: R): void {
     const { telemetry, logger, messages } = this.#opts;
-    telemetry.record(result.outcome, result.points);
+    telemetry.recordPush(result.outcome, result.points, result.reason ?? result.outcome);
     if (result.outcome === 'success') {
       if (this.#lastFailure !== '') logger.info(this.#opts.logFields(undefined), messages.recovered);
       this.#lastFailure = '';

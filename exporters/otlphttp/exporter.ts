@@ -7,7 +7,7 @@ import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline
 import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { collectForPush, PushLoop, PushReader } from '../push-loop.ts';
-import { countPoints, PushTelemetry, type PushOutcome } from '../push-telemetry.ts';
+import { countPoints, ExporterTelemetry, type PushOutcome } from '../exporter-telemetry.ts';
 import type { OtlpHttpExporterConfig } from './config.ts';
 
 /** The shortest wait before the next round, so a failing collection cannot spin. */
@@ -20,6 +20,8 @@ export interface ExportRoundResult {
   /** The HTTP status of a refused export, when the SDK reported one. */
   readonly status?: number;
   readonly error?: Error;
+  /** Why it was not a success: `collection`, `http_<status>`, `timeout` or `network`. */
+  readonly reason?: string;
 }
 
 /** The status the SDK's OTLPExporterError carries as `code`, if any. */
@@ -44,7 +46,7 @@ export class OtlpHttpExporter implements Exporter {
   readonly #fanIn = new PipelineFanIn();
   readonly #settings: ComponentSettings;
   readonly #config: OtlpHttpExporterConfig;
-  readonly #telemetry: PushTelemetry;
+  readonly #telemetry: ExporterTelemetry;
   readonly #collectLog: ChangeLogger;
   /** Attributes every export's resource gets (the agent's, when the reader is not registered). */
   readonly #baseResource: Resource;
@@ -57,7 +59,7 @@ export class OtlpHttpExporter implements Exporter {
   constructor(settings: ComponentSettings, config: OtlpHttpExporterConfig) {
     this.#settings = settings;
     this.#config = config;
-    this.#telemetry = new PushTelemetry(settings.id);
+    this.#telemetry = new ExporterTelemetry(settings.id, { push: true });
     this.#collectLog = new ChangeLogger(settings.logger);
     this.reader = new PushReader({ metricProducers: [this.#fanIn] });
     this.#baseResource = resourceFromAttributes({
@@ -140,7 +142,7 @@ export class OtlpHttpExporter implements Exporter {
       batch = { resource: this.#baseResource.merge(resourceMetrics.resource).merge(this.#clusterResource), scopeMetrics: resourceMetrics.scopeMetrics };
     } catch (err) {
       if (signal.aborted) return undefined;
-      return { outcome: 'failed', points: 0, error: err instanceof Error ? err : new Error(String(err)) };
+      return { outcome: 'failed', points: 0, error: err instanceof Error ? err : new Error(String(err)), reason: 'collection' };
     }
     const points = countPoints(batch);
     const otlp = this.#otlp;
@@ -151,6 +153,7 @@ export class OtlpHttpExporter implements Exporter {
     const status = statusOf(error);
     // A status the SDK does not retry (4xx other than 429) is the receiver refusing the data.
     const outcome: PushOutcome = status !== undefined && status >= 400 && status < 500 && status !== 429 ? 'rejected' : 'failed';
-    return { outcome, points, error, ...(status === undefined ? {} : { status }) };
+    const reason = status !== undefined ? `http_${status}` : /timeout|timed out/i.test(`${error.name} ${error.message}`) ? 'timeout' : 'network';
+    return { outcome, points, error, reason, ...(status === undefined ? {} : { status }) };
   }
 }

@@ -6,18 +6,19 @@ import { collectContext } from '../../pipeline/deadline.ts';
 import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { DURATION_BUCKETS_SECONDS } from '../../pipeline/self-telemetry.ts';
+import { countPoints, ExporterTelemetry } from '../exporter-telemetry.ts';
 import type { PrometheusExporterConfig } from './config.ts';
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from './text-writer.ts';
 
 /**
- * Sends `chunks` in order, asking for the next piece only once the socket has taken the last
+ * Sends `chunks` in order (true when all were written), asking for the next piece only once the socket has taken the last
  * (waiting for it to drain when its buffer is full): with a lazy render, a large exposition is
  * never in memory whole. Stops (without throwing) when the client goes away; leaving the loop
  * early finishes the render's generator.
  */
-async function writeChunks(res: ServerResponse, chunks: Iterable<string>, gone: AbortSignal): Promise<void> {
+async function writeChunks(res: ServerResponse, chunks: Iterable<string>, gone: AbortSignal): Promise<boolean> {
   for (const chunk of chunks) {
-    if (gone.aborted) return;
+    if (gone.aborted) return false;
     const ok = res.write(chunk);
     if (!ok) {
       await new Promise<void>((resolve) => {
@@ -31,7 +32,9 @@ async function writeChunks(res: ServerResponse, chunks: Iterable<string>, gone: 
       });
     }
   }
+  if (gone.aborted) return false;
   res.end();
+  return true;
 }
 
 /** Time kept back from Prometheus' scrape timeout so the answer arrives before it gives up. */
@@ -61,11 +64,13 @@ export class PrometheusExporter implements Exporter {
   readonly #errorLog: ChangeLogger;
   #scrapes: Counter | undefined;
   #scrapeDuration: Histogram | undefined;
+  readonly #telemetry: ExporterTelemetry;
 
   constructor(settings: ComponentSettings, config: PrometheusExporterConfig) {
     this.#settings = settings;
     this.#config = config;
     this.#errorLog = new ChangeLogger(settings.logger);
+    this.#telemetry = new ExporterTelemetry(settings.id, { push: false });
     this.reader = new PullReader({ metricProducers: [this.#fanIn] });
   }
 
@@ -77,6 +82,7 @@ export class PrometheusExporter implements Exporter {
     if (this.#shutdown) return Promise.reject(new Error(`exporter ${this.#settings.id} was shut down; create a new one`));
     if (this.#unroute) return Promise.resolve();
     const meter = this.#settings.meter;
+    this.#telemetry.start(meter);
     this.#scrapes = meter.createCounter('nodemeter_exporter_scrapes_total', {
       description: 'Scrapes answered by a Prometheus exporter, by exporter and outcome.',
     });
@@ -96,6 +102,7 @@ export class PrometheusExporter implements Exporter {
     this.#shutdown = true;
     this.#unroute?.();
     this.#unroute = undefined;
+    this.#telemetry.shutdown();
     await this.reader.shutdown().catch(() => undefined);
   }
 
@@ -106,7 +113,7 @@ export class PrometheusExporter implements Exporter {
   }
 
   /** One collection, its exposition rendered lazily in pieces of about 64 K characters. */
-  async #render(timeoutMs: number, selectors: Record<string, string>, signal?: AbortSignal): Promise<{ chunks: Iterable<string>; errors: unknown[] }> {
+  async #render(timeoutMs: number, selectors: Record<string, string>, signal?: AbortSignal): Promise<{ chunks: Iterable<string>; errors: unknown[]; points: number }> {
     const ctx = collectContext(timeoutMs, selectors, signal);
     // A pull for one job answers with that job's series only, without the agent's own telemetry.
     const narrowed = Object.keys(selectors).length > 0;
@@ -120,7 +127,7 @@ export class PrometheusExporter implements Exporter {
       scopeInfo: this.#config.scope_info,
       dedupe: this.#fanIn.sources.length > 1,
     });
-    return { chunks, errors };
+    return { chunks, errors, points: countPoints(resourceMetrics) };
   }
 
   /**
@@ -157,21 +164,34 @@ export class PrometheusExporter implements Exporter {
       return;
     }
     const started = performance.now();
+    const ended = this.#telemetry.begin();
     const aborted = new AbortController();
     res.once('close', () => aborted.abort());
+    let points = 0;
     try {
-      const { chunks, errors } = await this.#render(this.#timeoutFor(req), narrowed.selectors, aborted.signal);
-      this.#errorLog.report(errors, 'scrape');
-      this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: errors.length > 0 ? 'partial' : 'success' });
+      const rendered = await this.#render(this.#timeoutFor(req), narrowed.selectors, aborted.signal);
+      points = rendered.points;
+      this.#errorLog.report(rendered.errors, 'scrape');
+      if (rendered.errors.length > 0) this.#telemetry.erred('collection');
+      this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: rendered.errors.length > 0 ? 'partial' : 'success' });
       res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE });
-      if (req.method === 'HEAD') res.end();
-      else await writeChunks(res, chunks, aborted.signal);
+      if (req.method === 'HEAD') {
+        res.end();
+        this.#telemetry.succeeded(0);
+      } else if (await writeChunks(res, rendered.chunks, aborted.signal)) {
+        this.#telemetry.succeeded(points);
+      } else {
+        // The puller went away (its own timeout, most often) before the whole answer was sent.
+        this.#telemetry.failed(points, 'client_gone');
+      }
     } catch (err) {
       this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: 'failure' });
+      this.#telemetry.failed(points, 'render');
       this.#settings.logger.error({ err }, 'scrape failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(`collection failed: ${err instanceof Error ? err.message : String(err)}\n`);
     } finally {
+      ended();
       this.#scrapeDuration?.record((performance.now() - started) / 1000, { exporter: this.#settings.id });
     }
   }

@@ -7,13 +7,13 @@ import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
 import { errorMessage } from '../../pipeline/errors.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { collectForPush, PushLoop, PushReader } from '../push-loop.ts';
-import { countPoints, PushTelemetry, type PushOutcome } from '../push-telemetry.ts';
+import { countPoints, ExporterTelemetry, type PushOutcome } from '../exporter-telemetry.ts';
 import { EXPOSITION_CONTENT_TYPE, writeExposition } from '../prometheus/text-writer.ts';
 import type { PushgatewayExporterConfig } from './config.ts';
 import { groupingKeyPath, groupingLabels, groupUrl } from './group-path.ts';
 import { boundedAnswer, MAX_ANSWER_CHARS, PushError, retryableStatus } from './push-error.ts';
 
-export type { PushOutcome } from '../push-telemetry.ts';
+export type { PushOutcome } from '../exporter-telemetry.ts';
 
 /** First retry delay; doubled per attempt up to {@link BACKOFF_CAP_MS}, each with jitter. */
 const BACKOFF_BASE_MS = 250;
@@ -39,6 +39,8 @@ export interface PushResult {
   readonly attempts: number;
   readonly points: number;
   readonly error?: PushError | Error;
+  /** Why it was not a success: `collection`, or the failed request's reason (`http_<status>` for an answer). */
+  readonly reason?: string;
 }
 
 /**
@@ -60,7 +62,7 @@ export class PushgatewayExporter implements Exporter {
   /** The URL as logged: no credentials can be in it (config refuses them). */
   readonly #shownUrl: string;
   readonly #collectLog: ChangeLogger;
-  readonly #telemetry: PushTelemetry;
+  readonly #telemetry: ExporterTelemetry;
   readonly #loop: PushLoop<PushResult>;
   readonly #files = new FileSnapshots(MAX_FILE_BYTES);
   #agent: HttpAgent | undefined;
@@ -71,7 +73,7 @@ export class PushgatewayExporter implements Exporter {
     this.#settings = settings;
     this.#config = config;
     this.#collectLog = new ChangeLogger(settings.logger);
-    this.#telemetry = new PushTelemetry(settings.id);
+    this.#telemetry = new ExporterTelemetry(settings.id, { push: true });
     this.reader = new PushReader({ metricProducers: [this.#fanIn] });
     const path = groupingKeyPath(config.job, groupingLabels(config.grouping_key, settings.agent.nodeName));
     this.#url = config.endpoint === '' ? undefined : groupUrl(config.endpoint, path);
@@ -158,7 +160,7 @@ export class PushgatewayExporter implements Exporter {
       points = countPoints(resourceMetrics);
     } catch (err) {
       if (signal.aborted) return undefined;
-      return { outcome: 'failed', attempts: 0, points: 0, error: err instanceof Error ? err : new Error(String(err)) };
+      return { outcome: 'failed', attempts: 0, points: 0, error: err instanceof Error ? err : new Error(String(err)), reason: 'collection' };
     }
     for (let attempt = 0; ; attempt++) {
       const timeoutMs = Math.max(MIN_ATTEMPT_MS, Math.min(this.#config.timeout, roundEnd - Date.now()));
@@ -169,9 +171,10 @@ export class PushgatewayExporter implements Exporter {
         if (signal.aborted) return undefined;
         const error = err instanceof Error ? err : new Error(String(err));
         const retryable = err instanceof PushError && err.retryable && err.reason !== 'token_file' && err.reason !== 'ca_file';
-        if (!retryable) return { outcome: err instanceof PushError && err.reason === 'http_status' ? 'rejected' : 'failed', attempts: attempt + 1, points, error };
+        const reason = failureReason(err);
+        if (!retryable) return { outcome: err instanceof PushError && err.reason === 'http_status' ? 'rejected' : 'failed', attempts: attempt + 1, points, error, reason };
         const delay = backoffDelay(attempt);
-        if (Date.now() + delay + MIN_ATTEMPT_MS > roundEnd) return { outcome: 'failed', attempts: attempt + 1, points, error };
+        if (Date.now() + delay + MIN_ATTEMPT_MS > roundEnd) return { outcome: 'failed', attempts: attempt + 1, points, error, reason };
         this.#settings.logger.debug({ url: this.#shownUrl, attempt: attempt + 1, delayMs: Math.round(delay), error: error.message }, 'push failed; retrying');
         await sleep(delay, undefined, { signal, ref: false }).catch(() => undefined);
         if (signal.aborted) return undefined;
@@ -252,4 +255,10 @@ export class PushgatewayExporter implements Exporter {
       req.end(payload);
     });
   }
+}
+
+/** A failed request's reason for the self-telemetry: the PushError's, with the status for an answer. */
+function failureReason(err: unknown): string {
+  if (!(err instanceof PushError)) return 'internal';
+  return err.reason === 'http_status' && err.status !== undefined ? `http_${err.status}` : err.reason;
 }

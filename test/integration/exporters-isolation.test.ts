@@ -102,5 +102,17 @@ describe('exporters are isolated from each other', () => {
     const self = parseExposition((await prometheus.scrape(2_000)).text);
     assert.ok((findSamples(self, 'nodemeter_exporter_pushes_total', { exporter: 'pushgateway', outcome: 'failed' })[0]?.value ?? 0) >= 3, 'the failed pushes are counted');
     assert.ok((findSamples(self, 'nodemeter_exporter_pushes_total', { exporter: 'otlphttp', outcome: 'success' })[0]?.value ?? 0) >= 4, 'the OTLP exports are counted');
+    // The last error says why, per exporter; the healthy one has none.
+    const lastErrors = findSamples(self, 'nodemeter_exporter_last_error_timestamp_seconds', {});
+    assert.deepEqual(
+      lastErrors.map((s) => `${s.labels.exporter}:${s.labels.reason}`),
+      ['pushgateway:network'],
+      'connection refused by the dead gateway',
+    );
+    assert.ok(Math.abs((lastErrors[0]?.value ?? 0) - Date.now() / 1000) < 30);
+    assert.ok((findSamples(self, 'nodemeter_exporter_points_failed_total', { exporter: 'pushgateway' })[0]?.value ?? 0) > 0);
+    for (const exporter of ['pushgateway', 'otlphttp', 'prometheus']) {
+      assert.equal(findSamples(self, 'nodemeter_exporter_in_flight', { exporter }).length, 1, `${exporter} reports what it has in flight`);
+    }
   });
 });

@@ -67,4 +67,15 @@ describe('a real Prometheus scraping the agent', () => {
     );
     assert.equal(ratio[0]!.value, df.used / df.size);
   });
+
+  test("the endpoint's own telemetry: points sent, the pull in flight, the last success, no error", async () => {
+    const sent = await prom!.waitForQuery('nodemeter_exporter_points_sent_total{job="nodemeter",exporter="prometheus"}', (r) => r.length === 1 && r[0]!.value > 0);
+    assert.ok(sent[0]!.value > 0);
+    // Every pull sees itself under way.
+    const inFlight = await prom!.waitForQuery('nodemeter_exporter_in_flight{job="nodemeter",exporter="prometheus"}', (r) => r.length === 1);
+    assert.equal(inFlight[0]!.value, 1);
+    const last = await prom!.waitForQuery('time() - nodemeter_exporter_last_success_timestamp_seconds{job="nodemeter",exporter="prometheus"}', (r) => r.length === 1);
+    assert.ok(last[0]!.value >= 0 && last[0]!.value < 30, `last success ${last[0]!.value} s ago`);
+    assert.deepEqual(await prom!.query('nodemeter_exporter_last_error_timestamp_seconds{job="nodemeter"}'), []);
+  });
 });
