@@ -24,6 +24,30 @@ export interface ExportRoundResult {
   readonly reason?: string;
 }
 
+/**
+ * Runs `build` (the SDK exporter's construction) with every `OTEL_EXPORTER_OTLP_*` variable
+ * hidden, so the config alone decides where and how exports go.
+ *
+ * The 0.301.0 SDK reads those variables once, in its constructor, as fallbacks for the options
+ * it is not given (otlp-exporter-base's `convertLegacyHttpOptions` →
+ * `getNodeHttpConfigurationFromEnvironment`; `OTLPMetricExporterBase` for the temporality
+ * preference). Every option is given below, so the endpoint, timeout, compression, agent and
+ * temporality variables lose anyway; but headers are merged, not replaced: those of
+ * `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_METRICS_HEADERS` would be sent along
+ * with the configured ones. Hiding the variables for the (synchronous) construction closes that,
+ * and whatever a later SDK might read there. Users put environment values into the config with
+ * `${env:NAME}` instead.
+ */
+function withoutOtlpEnvironment<T>(build: () => T): T {
+  const hidden = Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('OTEL_EXPORTER_OTLP_') && e[1] !== undefined);
+  for (const [name] of hidden) delete process.env[name];
+  try {
+    return build();
+  } finally {
+    for (const [name, value] of hidden) process.env[name] = value;
+  }
+}
+
 /** The status the SDK's OTLPExporterError carries as `code`, if any. */
 function statusOf(error: Error | undefined): number | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
@@ -104,6 +128,7 @@ export class OtlpHttpExporter implements Exporter {
       this.#settings.logger.error('no endpoint configured: nothing will be exported');
       return Promise.resolve();
     }
+    // Every option explicit: nothing falls back to OTEL_EXPORTER_OTLP_* (see withoutOtlpEnvironment).
     const options = {
       url: this.#config.endpoint,
       // A copy: the SDK may add its own (User-Agent) to the object it is given.
@@ -114,7 +139,8 @@ export class OtlpHttpExporter implements Exporter {
       // One export at a time: more sockets would only sit idle.
       httpAgentOptions: { keepAlive: true, maxSockets: 1 },
     } as ConstructorParameters<typeof JsonMetricExporter>[0];
-    this.#otlp = this.#config.protocol === 'http/protobuf' ? new ProtobufMetricExporter(options) : new JsonMetricExporter(options);
+    const protobuf = this.#config.protocol === 'http/protobuf';
+    this.#otlp = withoutOtlpEnvironment(() => (protobuf ? new ProtobufMetricExporter(options) : new JsonMetricExporter(options)));
     this.#loop.start();
     return Promise.resolve();
   }
