@@ -24,6 +24,8 @@ declare -A CHECKS=(
   [procps]='command -v ps && command -v pkill'
   [coreutils]='command -v df && command -v truncate'
   [curl]='command -v curl'
+  # Test certificates (test/support/tls.ts, test/support/hostile-target.ts).
+  [openssl]='command -v openssl'
   # The hostpath receiver's native scanner (scripts/build-native.sh); the tests require it.
   [gcc]='command -v cc'
   [libc6-dev]='test -f /usr/include/stdio.h'
@@ -32,9 +34,11 @@ declare -A CHECKS=(
   [docker.io]='test -x /usr/sbin/dockerd && test -x /usr/bin/docker'
   # The test image is a static busybox alone (no registry to pull from).
   [busybox-static]='dpkg -s busybox-static'
+  # The image test's local Node base: a minimal Debian root filesystem (test/support/node-base-image.ts).
+  [debootstrap]='command -v debootstrap'
 )
 ORDER=(prometheus prometheus-pushgateway prometheus-node-exporter xfsprogs fuse3 python3-fusepy
-  util-linux e2fsprogs procps coreutils curl gcc libc6-dev docker.io busybox-static)
+  util-linux e2fsprogs procps coreutils curl openssl gcc libc6-dev docker.io busybox-static debootstrap)
 
 missing=()
 for pkg in "${ORDER[@]}"; do

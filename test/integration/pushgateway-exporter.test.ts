@@ -1,6 +1,7 @@
 // The pushgateway exporter, in-process with a test pipeline whose series the test changes,
 // pushing to Debian's real Pushgateway (1.5.1); every check reads the group back through the
-// Pushgateway's own API (/api/v1/metrics).
+// Pushgateway's own API (/api/v1/metrics). The second block runs it with a web config (HTTPS with
+// test certificates, basic authentication) and checks the exporter's tls and basic_auth settings.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { emptyResource } from '@opentelemetry/resources';
@@ -12,7 +13,9 @@ import { testSettings } from '../../pipeline/testing.ts';
 import { createDefaultConfig, type PushgatewayExporterConfig } from '../../exporters/pushgateway/config.ts';
 import { PushgatewayExporter, type PushResult } from '../../exporters/pushgateway/exporter.ts';
 import { requirePrereqs } from '../support/prereqs.ts';
+import { waitFor } from '../support/proc.ts';
 import { Pushgateway } from '../support/pushgateway.ts';
+import { makeTestPki, type TestPki } from '../support/tls.ts';
 
 /** A pipeline with one gauge family, one series per entry of `volumes`. */
 class VolumesSource implements PipelineSource {
@@ -37,11 +40,11 @@ interface ApiMetric {
 }
 type ApiGroup = Record<string, unknown> & { labels: Record<string, string> };
 
-/** Every group the Pushgateway holds, from its JSON API. */
+/** Every group the Pushgateway holds, from its JSON API (over HTTPS and authenticated when it needs that). */
 async function groups(pg: Pushgateway): Promise<ApiGroup[]> {
-  const res = await fetch(`${pg.url}/api/v1/metrics`);
-  assert.equal(res.status, 200);
-  const body = (await res.json()) as { status: string; data: ApiGroup[] };
+  const res = await pg.get('/api/v1/metrics');
+  assert.equal(res.status, 200, res.body);
+  const body = JSON.parse(res.body) as { status: string; data: ApiGroup[] };
   assert.equal(body.status, 'success');
   return body.data;
 }
@@ -187,5 +190,194 @@ describe('the pushgateway exporter and a real Pushgateway', () => {
     await exporter.shutdown();
     assert.equal(await group(pg!, EXPECTED_LABELS), undefined);
     assert.ok(logs.some((l) => l['msg'] === 'deleted the group from the Pushgateway'));
+  });
+});
+
+// The basic-auth user of the secured gateways and its password. TEST_PASSWORD_BCRYPT is its bcrypt
+// hash (cost 10) for the gateway's basic_auth_users, made once on a Debian machine with
+//   /usr/bin/python3 -c "import crypt; print(crypt.crypt('nodemeter-it-pushgateway-pw', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2**10)))"
+// (Python 3.11's crypt module over libxcrypt). The tests below fail if it does not match: the
+// gateway would refuse the helper's own readiness check and the right password alike.
+const TEST_USER = 'nodemeter-it';
+const TEST_PASSWORD = 'nodemeter-it-pushgateway-pw';
+const TEST_PASSWORD_BCRYPT = '$2b$10$od5auBZaGNwix8Kcx0dBqerk5Vlifn4Otq7qExqplJtis8.929YzW';
+/** What an exporter configured wrongly sends; must never show up in a log line or an error. */
+const WRONG_PASSWORD = 'Wr0ng-Pa55word-never-logged-41f7';
+const SECURE_JOB = 'nodemeter-secure-it';
+
+/** An exporter pushing one test pipeline, its log lines as written and as parsed. */
+interface Harness {
+  readonly exporter: PushgatewayExporter;
+  readonly source: VolumesSource;
+  /** Every log line exactly as pino wrote it. */
+  readonly lines: string[];
+  readonly logs: Array<Record<string, unknown>>;
+  /** The labels of its group on the gateway. */
+  readonly labels: Record<string, string>;
+  close(): Promise<void>;
+}
+
+describe('the pushgateway exporter with TLS and basic auth against a real Pushgateway', () => {
+  let pki: TestPki | undefined;
+  /** HTTPS, no authentication. */
+  let tlsPg: Pushgateway;
+  /** Plain HTTP, basic authentication. */
+  let authPg: Pushgateway;
+  /** HTTPS and basic authentication. */
+  let bothPg: Pushgateway;
+  const gateways: Pushgateway[] = [];
+  const harnesses: Harness[] = [];
+
+  async function startExporter(instance: string, config: Partial<PushgatewayExporterConfig> & { endpoint: string }): Promise<Harness> {
+    const lines: string[] = [];
+    const logs: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'debug' }, {
+      write: (line: string) => {
+        lines.push(line);
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    });
+    // The meter is read only in start(), after the MeterProvider over the exporter's reader exists.
+    const settings: ComponentSettings = {
+      ...testSettings('pushgateway/secure', 'exporter', { logger, agent: { nodeName: instance, version: '0.0.0-it' } }),
+      get meter() {
+        return provider.getMeter('nodemeter');
+      },
+    };
+    const exporter = new PushgatewayExporter(settings, { ...createDefaultConfig(), job: SECURE_JOB, interval: 1_000, timeout: 1_000, ...config });
+    const provider = new MeterProvider({ readers: [exporter.reader] });
+    const source = new VolumesSource();
+    source.volumes.set(instance, 42);
+    exporter.attach(source);
+    await exporter.start();
+    const harness: Harness = {
+      exporter,
+      source,
+      lines,
+      logs,
+      labels: { job: SECURE_JOB, instance },
+      async close() {
+        await exporter.shutdown();
+        await provider.shutdown().catch(() => undefined);
+      },
+    };
+    harnesses.push(harness);
+    return harness;
+  }
+
+  before(async () => {
+    requirePrereqs('pushgateway', 'openssl');
+    pki = await makeTestPki();
+    const tls = { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile };
+    const basicAuth = { basicAuthUsers: { [TEST_USER]: TEST_PASSWORD_BCRYPT }, credentials: { username: TEST_USER, password: TEST_PASSWORD } };
+    tlsPg = await Pushgateway.start({ webConfig: { tls } });
+    gateways.push(tlsPg);
+    authPg = await Pushgateway.start({ webConfig: basicAuth });
+    gateways.push(authPg);
+    bothPg = await Pushgateway.start({ webConfig: { tls, ...basicAuth } });
+    gateways.push(bothPg);
+  });
+
+  after(async () => {
+    for (const h of harnesses) await h.close();
+    for (const pg of gateways) await pg.close();
+    await pki?.remove();
+  });
+
+  test('the secured gateways really are secured: no plain HTTP on the HTTPS one, no way in without the password', async () => {
+    assert.match(tlsPg.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const plain = await fetch(`http://127.0.0.1:${tlsPg.port}/api/v1/metrics`);
+    assert.equal(plain.status, 400, 'an HTTPS server answers plain HTTP with 400');
+    assert.equal((await authPg.get('/api/v1/metrics', { auth: false })).status, 401);
+    assert.equal((await bothPg.get('/api/v1/metrics', { auth: false })).status, 401);
+    // The fixed hash matches the fixed password (the helper's own requests send it).
+    assert.equal((await authPg.get('/api/v1/metrics')).status, 200);
+    assert.equal((await bothPg.get('/api/v1/metrics')).status, 200);
+  });
+
+  test('HTTPS with tls.ca_file = the CA that signed the gateway\'s certificate: pushes arrive', async () => {
+    const h = await startExporter('tls-ca', { endpoint: tlsPg.url, tls: { ca_file: pki!.caFile, insecure_skip_verify: false } });
+    assert.match(h.exporter.groupUrl, /^https:\/\/127\.0\.0\.1:\d+\/metrics\/job\//);
+    await pushUntil(h.exporter, 'success');
+    assert.deepEqual(volumesOf(await group(tlsPg, h.labels)), { 'tls-ca': 42 });
+  });
+
+  test('HTTPS with an unrelated CA: the push fails on the certificate, without a retry storm; insecure_skip_verify pushes', async () => {
+    // The gateway (Go's net/http) logs every handshake a client broke off: its side of the count.
+    const handshakes = (): number => (tlsPg.log.match(/http: TLS handshake error from 127\.0\.0\.1/g) ?? []).length;
+    const handshakesBefore = handshakes();
+    const h = await startExporter('tls-wrong-ca', { endpoint: tlsPg.url, tls: { ca_file: pki!.otherCaFile, insecure_skip_verify: false } });
+    const started = Date.now();
+    const rounds = [await h.exporter.nextPush(), await h.exporter.nextPush(), await h.exporter.nextPush()];
+    const elapsed = Date.now() - started;
+    const attempts = rounds.reduce((sum, r) => sum + r.attempts, 0);
+    const seenByGateway = handshakes() - handshakesBefore;
+    // At most one more round (4 requests) may have begun since the third ended.
+    assert.ok(seenByGateway <= attempts + 4, `the gateway saw ${seenByGateway} broken-off handshakes for ${attempts} attempts`);
+    await waitFor('the gateway to log the broken-off handshakes', () => (handshakes() > handshakesBefore ? true : undefined), { timeoutMs: 5_000 });
+    for (const r of rounds) {
+      assert.equal(r.outcome, 'failed', r.error?.message);
+      assert.match(r.error?.message ?? '', /unable to verify the first certificate/, 'the error names the certificate problem');
+      assert.ok(r.error?.message.includes(h.exporter.groupUrl), 'and the URL it happened on');
+      // Within a 1 s interval, backoff from 250 ms allows at most 4 requests per round.
+      assert.ok(r.attempts >= 1 && r.attempts <= 4, `${r.attempts} attempts in one round`);
+    }
+    // Three rounds take their intervals: a round never follows a failed one straight away.
+    assert.ok(elapsed >= 1_500, `three failed rounds took only ${elapsed} ms`);
+    const warnings = h.logs.filter((l) => l['msg'] === 'push to the Pushgateway failed');
+    assert.equal(warnings.length, 1, 'the same failure is logged once, not every interval');
+    assert.match(String(warnings[0]!['error']), /unable to verify the first certificate/);
+    assert.equal(await group(tlsPg, h.labels), undefined, 'nothing arrived');
+
+    const skip = await startExporter('tls-skip-verify', { endpoint: tlsPg.url, tls: { ca_file: '', insecure_skip_verify: true } });
+    const [ok] = await pushUntil(skip.exporter, 'success', 1);
+    assert.equal(ok!.attempts, 1);
+    assert.deepEqual(volumesOf(await group(tlsPg, skip.labels)), { 'tls-skip-verify': 42 });
+  });
+
+  test('basic auth: the right password pushes; a wrong one is a 401, logged with the gateway\'s answer, the password nowhere', async () => {
+    const good = await startExporter('auth-good', { endpoint: authPg.url, basic_auth: { username: TEST_USER, password: TEST_PASSWORD } });
+    await pushUntil(good.exporter, 'success');
+    assert.deepEqual(volumesOf(await group(authPg, good.labels)), { 'auth-good': 42 });
+
+    const bad = await startExporter('auth-bad', { endpoint: authPg.url, basic_auth: { username: TEST_USER, password: WRONG_PASSWORD } });
+    const rounds = await pushUntil(bad.exporter, 'rejected', 3);
+    const rejected = rounds.at(-1)!;
+    assert.equal(rejected.attempts, 1, 'a 401 is not retried');
+    assert.equal(rejected.reason, 'http_401');
+    assert.match(rejected.error?.message ?? '', /HTTP 401: Unauthorized/);
+    const line = bad.logs.find((l) => l['msg'] === 'the Pushgateway rejected the push');
+    assert.ok(line, `logged as an error: ${bad.lines.join('')}`);
+    assert.equal(line['level'], 50);
+    assert.equal(line['status'], 401);
+    assert.match(String(line['error']), /HTTP 401: Unauthorized/, 'with the gateway\'s answer');
+    assert.equal(await group(authPg, bad.labels), undefined, 'nothing arrived');
+
+    // Let a few more rounds log (debug included) before looking for the secrets.
+    await bad.exporter.nextPush();
+    await good.exporter.nextPush();
+    const secrets = [TEST_PASSWORD, WRONG_PASSWORD].flatMap((pw) => [pw, Buffer.from(`${TEST_USER}:${pw}`).toString('base64')]);
+    const errors = rounds.map((r) => {
+      const cause = r.error?.cause;
+      return `${r.error?.message ?? ''}\n${r.error?.stack ?? ''}\n${cause instanceof Error ? `${cause.message}\n${cause.stack ?? ''}` : ''}`;
+    });
+    for (const secret of secrets) {
+      for (const text of [...good.lines, ...bad.lines, ...errors]) assert.ok(!text.includes(secret), `a secret leaked into: ${text}`);
+    }
+  });
+
+  test('TLS and basic auth together: pushes arrive, and the group is DELETEd over them on shutdown', async () => {
+    const h = await startExporter('tls-auth', {
+      endpoint: bothPg.url,
+      tls: { ca_file: pki!.caFile, insecure_skip_verify: false },
+      basic_auth: { username: TEST_USER, password: TEST_PASSWORD },
+      delete_on_shutdown: true,
+    });
+    await pushUntil(h.exporter, 'success');
+    assert.deepEqual(volumesOf(await group(bothPg, h.labels)), { 'tls-auth': 42 });
+    await h.close();
+    assert.equal(await group(bothPg, h.labels), undefined, 'the group is gone');
+    assert.ok(h.logs.some((l) => l['msg'] === 'deleted the group from the Pushgateway'), h.lines.join(''));
+    assert.ok(!h.lines.some((l) => l.includes(TEST_PASSWORD)));
   });
 });

@@ -22,7 +22,9 @@ export type Prereq =
   | 'promtool'
   | 'pushgateway' // Debian's prometheus-pushgateway at its fixed path (test/support/pushgateway.ts)
   | 'node-exporter' // Debian's prometheus-node-exporter (test/support/node-exporter.ts)
-  | 'dockerd'; // Debian's dockerd + docker CLI, static busybox for the test image, root
+  | 'dockerd' // Debian's dockerd + docker CLI, static busybox for the test image, root
+  | 'openssl' // the openssl CLI, which makes the test certificates (test/support/tls.ts)
+  | 'debootstrap'; // Debian's debootstrap, which makes the image test's Node base (test/support/node-base-image.ts)
 
 export const SYSTEM_PYTHON = '/usr/bin/python3';
 const HINT = 'run `bash scripts/install-test-deps.sh` as root';
@@ -92,6 +94,14 @@ function check(p: Prereq): string[] {
       break;
     case 'node-exporter':
       need('prometheus-node-exporter', 'prometheus-node-exporter');
+      break;
+    case 'openssl':
+      need('openssl', 'openssl');
+      break;
+    case 'debootstrap':
+      need('debootstrap', 'debootstrap');
+      need('curl', 'curl');
+      need('nsenter', 'util-linux');
       break;
     case 'dockerd': {
       // Fixed paths, not PATH: /usr/local/bin/docker may be an unrelated, newer client.

@@ -1,19 +1,28 @@
 /**
  * Runs Debian's real Pushgateway (`/usr/bin/prometheus-pushgateway`, 1.5.1) on 127.0.0.1 for
- * integration tests: a free port (retried if taken), persistence off (no `--persistence.file`, so
- * nothing is written to disk and every start is empty), ready when `/-/ready` answers 200.
+ * integration tests: a free port (retried if taken), persistence off (`--persistence.file=` empty:
+ * Debian's build has a default file, so leaving the flag out is not enough; nothing is written to
+ * disk and every start is empty), ready when `/-/ready` answers 200.
  *
  * {@link Pushgateway.push} sends one group in the text format the way a batch job does
  * (`PUT` replaces the whole group, `POST` only the families it names); {@link Pushgateway.metricsUrl}
  * is what Prometheus (or the agent) scrapes. Always pair `start()` with `after(() => pg.close())`;
  * the process is also SIGKILLed if the test process exits first (see proc.ts).
+ *
+ * With {@link PushgatewayOptions.webConfig} it is started with `--web.config.file` (the Prometheus
+ * exporter-toolkit format): HTTPS only with a given certificate, and/or HTTP basic authentication
+ * on every path. The helper's own requests (the readiness check, push, scrape, get) then go over
+ * HTTPS trusting the given CA and with the given credentials.
  */
 import type { ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import { ChildServer } from './child-server.ts';
-import { httpGet } from './http.ts';
 import { freePort } from './ports.ts';
-import { spawnTracked, waitFor, waitForExit } from './proc.ts';
+import { makeTempDir, spawnTracked, waitFor, waitForExit } from './proc.ts';
 
 /** The binary, by fixed path: the Debian package's (see scripts/install-test-deps.sh). */
 export const PUSHGATEWAY = '/usr/bin/prometheus-pushgateway';
@@ -28,6 +37,35 @@ export interface PushgatewayOptions {
   readyTimeoutMs?: number;
   /** Listen on this port (one try) instead of a free one, e.g. to start it again where it was. */
   port?: number;
+  /** Start it with a `--web.config.file` holding these settings (written to a temp dir, removed on close). */
+  webConfig?: PushgatewayWebConfig;
+}
+
+/** What goes into the exporter-toolkit web config file, and how the helper itself gets in. */
+export interface PushgatewayWebConfig {
+  /**
+   * `tls_server_config`: serve HTTPS (only) with this certificate and key. The helper's own
+   * requests trust `caFile` alone (see test/support/tls.ts).
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** `basic_auth_users`: user name → bcrypt hash. Every path needs the credentials then, `/-/ready` too. */
+  basicAuthUsers?: Readonly<Record<string, string>>;
+  /** The user and password the helper's own requests send (needed with `basicAuthUsers`). */
+  credentials?: { username: string; password: string };
+}
+
+/** An answer to one of the helper's requests. */
+export interface PushgatewayResponse {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+export interface PushgatewayRequestOptions {
+  /** Send the configured credentials (default true); false: none, to see the gateway refuse. */
+  auth?: boolean;
+  /** Give up after this long; default 10 s. */
+  timeoutMs?: number;
 }
 
 export interface PushOptions {
@@ -52,33 +90,54 @@ export function groupPath(job: string, groupingLabels: Readonly<Record<string, s
 export class Pushgateway extends ChildServer {
   /** The command line it was started with. */
   readonly command: readonly string[];
+  /** The web config it runs with, if any. */
+  readonly webConfig: PushgatewayWebConfig | undefined;
+  private readonly removeWebConfig: () => Promise<void>;
   private closed = false;
 
-  private constructor(port: number, child: ChildProcess, command: readonly string[]) {
+  private constructor(port: number, child: ChildProcess, command: readonly string[], webConfig: PushgatewayWebConfig | undefined, removeWebConfig: () => Promise<void>) {
     super(port, child);
     this.command = command;
+    this.webConfig = webConfig;
+    this.removeWebConfig = removeWebConfig;
   }
 
   static async start(options: PushgatewayOptions = {}): Promise<Pushgateway> {
+    const webConfig = options.webConfig;
     let lastError: unknown;
     for (let attempt = 0; attempt < (options.port === undefined ? 5 : 1); attempt++) {
       const port = options.port ?? (await freePort());
-      const args = [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...(options.extraArgs ?? [])];
+      // A dir per attempt: each Pushgateway reads its file on every request, so it lives until close().
+      const dir = webConfig === undefined ? undefined : await makeTempDir('nodemeter-pgweb-');
+      const extra: string[] = [];
+      if (dir !== undefined && webConfig !== undefined) {
+        const file = join(dir.path, 'web-config.yml');
+        await writeFile(file, webConfigYaml(webConfig), { mode: 0o600 });
+        extra.push(`--web.config.file=${file}`);
+      }
+      // Debian's build defaults --persistence.file to /var/lib/prometheus/pushgateway.data, which
+      // every test gateway would then load at start and write at exit: empty turns persistence off.
+      const args = [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn', ...extra, ...(options.extraArgs ?? [])];
       const child = spawnTracked(PUSHGATEWAY, args);
-      const pg = new Pushgateway(port, child, [PUSHGATEWAY, ...args]);
+      const pg = new Pushgateway(port, child, [PUSHGATEWAY, ...args], webConfig, dir?.remove ?? (() => Promise.resolve()));
+      let lastReady = '';
       try {
         await waitFor(
           'pushgateway /-/ready',
           async () => {
             if (child.exitCode !== null || child.signalCode !== null) throw new Error(`pushgateway exited ${child.exitCode ?? child.signalCode}: ${pg.output}`);
-            const res = await httpGet(`${pg.url}/-/ready`, { timeoutMs: 2_000 }).catch(() => undefined);
+            const res = await pg.get('/-/ready', { timeoutMs: 2_000 }).catch((err: Error) => {
+              lastReady = err.message;
+              return undefined;
+            });
+            if (res !== undefined) lastReady = `HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`;
             return res?.status === 200 ? true : undefined;
           },
           { timeoutMs: options.readyTimeoutMs ?? 15_000, intervalMs: 50 },
         );
         return pg;
       } catch (err) {
-        lastError = err;
+        lastError = new Error(`${(err as Error).message} (last answer: ${lastReady || 'none'}; output: ${pg.output.trim().slice(-1_000)})`);
         const inUse = /address already in use/i.test(pg.output);
         await pg.close();
         if (!inUse) break;
@@ -87,7 +146,12 @@ export class Pushgateway extends ChildServer {
     throw new Error(`pushgateway did not start: ${(lastError as Error | undefined)?.message ?? 'unknown'}`);
   }
 
-  /** `http://127.0.0.1:<port>/metrics`: every pushed group plus the Pushgateway's own metrics. */
+  /** `http://127.0.0.1:<port>`, or `https://…` when it serves TLS. */
+  override get url(): string {
+    return `${this.webConfig?.tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.port}`;
+  }
+
+  /** `http(s)://127.0.0.1:<port>/metrics`: every pushed group plus the Pushgateway's own metrics. */
   get metricsUrl(): string {
     return `${this.url}/metrics`;
   }
@@ -102,27 +166,59 @@ export class Pushgateway extends ChildServer {
    * Pushgateway accepted it (2xx; it checks the push against what it holds before answering);
    * rejects with its answer otherwise.
    */
-  push(job: string, groupingLabels: Readonly<Record<string, string>>, body: string, options: PushOptions = {}): Promise<void> {
+  async push(job: string, groupingLabels: Readonly<Record<string, string>>, body: string, options: PushOptions = {}): Promise<void> {
     const path = groupPath(job, groupingLabels);
     const method = options.method ?? 'PUT';
-    const payload = Buffer.from(body, 'utf8');
+    const res = await this.request(method, path, { body, contentType: TEXT_FORMAT, timeoutMs: options.timeoutMs });
+    if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status}: ${res.body.trim()}`);
+  }
+
+  /** GET {@link metricsUrl} in the text format; rejects unless 200. */
+  async scrape(): Promise<string> {
+    const res = await this.get('/metrics');
+    if (res.status !== 200) throw new Error(`pushgateway /metrics: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
+    return res.body;
+  }
+
+  /** GET `path` (e.g. `/api/v1/metrics`) with the configured CA and credentials; any status resolves. */
+  get(path: string, options: PushgatewayRequestOptions = {}): Promise<PushgatewayResponse> {
+    return this.request('GET', path, options);
+  }
+
+  /** DELETE `path` (e.g. a group's path) with the configured CA and credentials; any status resolves. */
+  delete(path: string, options: PushgatewayRequestOptions = {}): Promise<PushgatewayResponse> {
+    return this.request('DELETE', path, options);
+  }
+
+  /** One request on a fresh connection (no pool to outlive the server), with a hard timeout. */
+  private request(method: string, path: string, options: PushgatewayRequestOptions & { body?: string; contentType?: string } = {}): Promise<PushgatewayResponse> {
+    const web = this.webConfig;
+    const payload = options.body === undefined ? undefined : Buffer.from(options.body, 'utf8');
+    const headers: Record<string, string> = { connection: 'close' };
+    if (payload !== undefined) {
+      headers['content-type'] = options.contentType ?? TEXT_FORMAT;
+      headers['content-length'] = String(payload.length);
+    }
+    if (options.auth !== false && web?.credentials !== undefined) {
+      headers['authorization'] = `Basic ${Buffer.from(`${web.credentials.username}:${web.credentials.password}`, 'utf8').toString('base64')}`;
+    }
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const url = `${this.url}${path}`;
     return new Promise((resolve, reject) => {
-      const req = request(
-        `${this.url}${path}`,
-        { method, agent: false, headers: { 'content-type': TEXT_FORMAT, 'content-length': payload.length, connection: 'close' } },
-        (res) => {
-          let answer = '';
-          res.setEncoding('utf8').on('data', (d: string) => (answer += d));
-          res.on('error', reject);
-          res.on('end', () => {
-            clearTimeout(timer);
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve();
-            else reject(new Error(`${method} ${path}: HTTP ${status}: ${answer.trim()}`));
-          });
-        },
-      );
-      const timeoutMs = options.timeoutMs ?? 10_000;
+      const onResponse = (res: IncomingMessage): void => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      };
+      const common: RequestOptions = { method, agent: false, headers };
+      const req =
+        web?.tls === undefined
+          ? httpRequest(url, common, onResponse)
+          : httpsRequest(url, { ...common, ca: readFileSync(web.tls.caFile), rejectUnauthorized: true }, onResponse);
       const timer = setTimeout(() => req.destroy(new Error(`${method} ${path} took longer than ${timeoutMs} ms`)), timeoutMs);
       req.on('error', (err) => {
         clearTimeout(timer);
@@ -132,18 +228,23 @@ export class Pushgateway extends ChildServer {
     });
   }
 
-  /** GET {@link metricsUrl} in the text format; rejects unless 200. */
-  async scrape(): Promise<string> {
-    const res = await httpGet(this.metricsUrl, { timeoutMs: 10_000 });
-    if (res.status !== 200) throw new Error(`pushgateway /metrics: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
-    return res.body;
-  }
-
-  /** Stops it (SIGTERM, then SIGKILL after 5 s). Idempotent; nothing is left on disk. */
+  /** Stops it (SIGTERM, then SIGKILL after 5 s) and removes its web config. Idempotent; nothing is left on disk. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.child.kill('SIGTERM');
     await waitForExit(this.child, 5_000);
+    await this.removeWebConfig();
   }
+}
+
+/**
+ * The web config file. JSON is YAML, and the exporter-toolkit reads it with a YAML parser that
+ * refuses unknown keys, so a typo here fails the start instead of being ignored.
+ */
+function webConfigYaml(web: PushgatewayWebConfig): string {
+  const config: Record<string, unknown> = {};
+  if (web.tls !== undefined) config['tls_server_config'] = { cert_file: web.tls.certFile, key_file: web.tls.keyFile };
+  if (web.basicAuthUsers !== undefined) config['basic_auth_users'] = { ...web.basicAuthUsers };
+  return `${JSON.stringify(config, null, 2)}\n`;
 }
