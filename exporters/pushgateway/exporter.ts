@@ -11,7 +11,7 @@ import { countPoints, ExporterTelemetry, type PushOutcome } from '../exporter-te
 import { EXPOSITION_CONTENT_TYPE, writeExposition } from '../prometheus/text-writer.ts';
 import type { PushgatewayExporterConfig } from './config.ts';
 import { groupingKeyPath, groupingLabels, groupUrl } from './group-path.ts';
-import { boundedAnswer, MAX_ANSWER_CHARS, PushError, retryableStatus } from './push-error.ts';
+import { boundedAnswer, isTlsFailure, MAX_ANSWER_CHARS, PushError, retryableStatus } from './push-error.ts';
 
 export type { PushOutcome } from '../exporter-telemetry.ts';
 
@@ -250,6 +250,7 @@ export class PushgatewayExporter implements Exporter {
       }
       req.on('error', (err) => {
         if (signal.aborted) reject(new PushError('timeout', `${what}: no answer within ${timeoutMs} ms`, { retryable: true, cause: err }));
+        else if (isTlsFailure(err)) reject(new PushError('tls', `${what}: TLS: ${err.message}`, { retryable: false, cause: err }));
         else reject(new PushError('network', `${what}: ${err.message}`, { retryable: true, cause: err }));
       });
       req.end(payload);
