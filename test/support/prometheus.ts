@@ -2,7 +2,9 @@
  * Runs Debian's real `prometheus` on 127.0.0.1 for integration tests: a generated
  * config that scrapes the given targets every second, TSDB in a temp dir, a free port
  * (retried if taken), ready when `/-/ready` answers 200. {@link Prometheus.close}
- * stops it (SIGTERM, then SIGKILL) and removes the temp dir.
+ * stops it (SIGTERM, then SIGKILL) and removes the temp dir. With `ruleFiles` it also
+ * evaluates those rule files (every `evaluationInterval`); {@link Prometheus.alerts} and
+ * {@link Prometheus.rules} read the results back.
  */
 import type { ChildProcess } from 'node:child_process';
 import { ChildServer } from './child-server.ts';
@@ -19,6 +21,8 @@ export interface ScrapeTarget {
   job?: string;
   /** Metrics path; default `/metrics`. */
   metricsPath?: string;
+  /** The job's `honor_labels`; default false (Prometheus' default). Targets of one job must agree. */
+  honorLabels?: boolean;
 }
 
 export interface PrometheusOptions {
@@ -27,6 +31,31 @@ export interface PrometheusOptions {
   scrapeInterval?: string;
   /** How long to wait for `/-/ready`; default 30 s. */
   readyTimeoutMs?: number;
+  /** Rule files (absolute paths) for `rule_files:`; default none. */
+  ruleFiles?: string[];
+  /** Rule evaluation interval; default the scrape interval. */
+  evaluationInterval?: string;
+}
+
+/** One active (pending or firing) alert from `/api/v1/alerts`. */
+export interface ActiveAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+  value: string;
+}
+
+/** One rule of `/api/v1/rules`, with the group it belongs to. */
+export interface RuleStatus {
+  group: string;
+  name: string;
+  query: string;
+  type: 'alerting' | 'recording';
+  health: string;
+  lastError?: string;
+  /** Alerting rules: `inactive`, `pending` or `firing`. */
+  state?: string;
 }
 
 /** One element of an instant-vector query result. */
@@ -59,11 +88,13 @@ export class Prometheus extends ChildServer {
       'global:',
       `  scrape_interval: ${interval}`,
       `  scrape_timeout: ${interval}`,
-      `  evaluation_interval: ${interval}`,
+      `  evaluation_interval: ${options.evaluationInterval ?? interval}`,
+      ...(options.ruleFiles?.length ? ['rule_files:', ...options.ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)] : []),
       'scrape_configs:',
       ...[...jobs.values()].flatMap((ts) => [
         `  - job_name: ${JSON.stringify(ts[0]!.job ?? 'nodemeter')}`,
         `    metrics_path: ${JSON.stringify(ts[0]!.metricsPath ?? '/metrics')}`,
+        ...(ts[0]!.honorLabels ? ['    honor_labels: true'] : []),
         '    static_configs:',
         `      - targets: [${ts.map((t) => JSON.stringify(t.address)).join(', ')}]`,
       ]),
@@ -140,6 +171,26 @@ export class Prometheus extends ChildServer {
     const res = await httpGet(`${this.url}/api/v1/targets`, { timeoutMs: 10_000 });
     const body = JSON.parse(res.body) as { data: { activeTargets: { scrapeUrl: string; health: string; lastError: string }[] } };
     return body.data.activeTargets.map(({ scrapeUrl, health, lastError }) => ({ scrapeUrl, health, lastError }));
+  }
+
+  /** `/api/v1/alerts`: the alerts now pending or firing (resolved ones are not listed). */
+  async alerts(): Promise<ActiveAlert[]> {
+    const res = await httpGet(`${this.url}/api/v1/alerts`, { timeoutMs: 10_000 });
+    const body = JSON.parse(res.body) as { status: string; error?: string; data?: { alerts: ActiveAlert[] } };
+    if (res.status !== 200 || body.status !== 'success' || !body.data) throw new Error(`/api/v1/alerts: HTTP ${res.status}: ${body.error ?? res.body}`);
+    return body.data.alerts;
+  }
+
+  /** `/api/v1/rules`: every loaded rule with its group, health and last evaluation error. */
+  async rules(): Promise<RuleStatus[]> {
+    const res = await httpGet(`${this.url}/api/v1/rules`, { timeoutMs: 10_000 });
+    const body = JSON.parse(res.body) as {
+      status: string;
+      error?: string;
+      data?: { groups: { name: string; rules: Omit<RuleStatus, 'group'>[] }[] };
+    };
+    if (res.status !== 200 || body.status !== 'success' || !body.data) throw new Error(`/api/v1/rules: HTTP ${res.status}: ${body.error ?? res.body}`);
+    return body.data.groups.flatMap((g) => g.rules.map((r) => ({ ...r, group: g.name })));
   }
 
   /** Stops Prometheus and removes its temp dir. Idempotent. */
