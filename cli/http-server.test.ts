@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { AgentHttpServer } from './http-server.ts';
+import { AgentHttpServer, MAX_HEADER_BYTES, MAX_URL_LENGTH } from './http-server.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -65,5 +65,24 @@ describe('AgentHttpServer', () => {
     assert.equal(await inFlight, 'done\n');
     await closing;
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+  });
+
+  it('reads little: over-long URLs get 414, over-large headers 431, other methods on its own paths 405', async () => {
+    const server = new AgentHttpServer({ host: '127.0.0.1', port: 0, logger, readiness: () => ({ ready: true, detail: 'ready' }), describe: () => [] });
+    const { port } = await server.listen();
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      assert.equal((await fetch(`${base}/healthz?x=${'a'.repeat(MAX_URL_LENGTH)}`)).status, 414);
+      assert.equal((await fetch(`${base}/healthz?x=${'a'.repeat(100)}`)).status, 200, 'a normal query is fine');
+      assert.equal((await fetch(`${base}/healthz`, { headers: { 'x-filler': 'a'.repeat(MAX_HEADER_BYTES) } })).status, 431);
+      for (const method of ['POST', 'PUT', 'DELETE']) {
+        const r = await fetch(`${base}/healthz`, { method });
+        assert.equal(r.status, 405, method);
+        assert.equal(r.headers.get('allow'), 'GET, HEAD');
+      }
+      assert.equal((await fetch(`${base}/readyz`, { method: 'HEAD' })).status, 200);
+    } finally {
+      await server.close(1000);
+    }
   });
 });

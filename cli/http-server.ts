@@ -14,10 +14,19 @@ export interface AgentHttpServerOptions {
   readonly describe: () => string[];
 }
 
+/** Longest request line target (path and query) the server reads; longer gets 414. */
+export const MAX_URL_LENGTH = 2048;
+/** Largest request header block, in bytes; larger gets 431 from Node's parser. */
+export const MAX_HEADER_BYTES = 8192;
+
 /**
  * The agent's one HTTP server: components register their paths on it; it answers
  * /healthz, /readyz and an index page itself. close() stops accepting, lets in-flight
  * requests finish (up to a grace period) and then drops what is left.
+ *
+ * It is reachable by anything on the node's network, so it reads little: headers up to
+ * {@link MAX_HEADER_BYTES}, URLs up to {@link MAX_URL_LENGTH}, only GET and HEAD on its own
+ * paths (components check the methods of theirs), and it gives slow clients bounded time.
  */
 export class AgentHttpServer implements HttpRouter {
   readonly #options: AgentHttpServerOptions;
@@ -27,7 +36,7 @@ export class AgentHttpServer implements HttpRouter {
 
   constructor(options: AgentHttpServerOptions) {
     this.#options = options;
-    this.#server = createServer((req, res) => this.#dispatch(req, res));
+    this.#server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => this.#dispatch(req, res));
     // Slow or idle clients must not hold sockets forever on a node agent.
     this.#server.requestTimeout = 60_000;
     this.#server.headersTimeout = 10_000;
@@ -71,6 +80,10 @@ export class AgentHttpServer implements HttpRouter {
     res.once('close', () => {
       this.#inFlight--;
     });
+    if ((req.url ?? '').length > MAX_URL_LENGTH) {
+      this.#text(res, 414, `request URL longer than ${MAX_URL_LENGTH} characters\n`);
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://agent');
@@ -89,6 +102,10 @@ export class AgentHttpServer implements HttpRouter {
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
           res.end('internal error\n');
         });
+      return;
+    }
+    if (AGENT_PATHS.includes(url.pathname) && req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
       return;
     }
     switch (url.pathname) {

@@ -14,6 +14,8 @@ export interface PrometheusExporterConfig {
   readonly scope_info: boolean;
   /** Longest a scrape may take when Prometheus sends no scrape-timeout header, in ms. */
   readonly collect_timeout: number;
+  /** Pulls answered at once; one more gets 503 at once. */
+  readonly max_concurrent_pulls: number;
 }
 
 export const schema = {
@@ -47,11 +49,18 @@ export const schema = {
     format: 'duration',
     default: 10_000,
   },
+  max_concurrent_pulls: {
+    doc: 'Pulls answered at once by this exporter; a pull beyond them gets 503 with Retry-After at once instead of queueing (each pull holds its batch in memory until it is sent).',
+    format: 'nat',
+    default: 8,
+  },
 };
 
 export function validate(config: Readonly<PrometheusExporterConfig>): Array<{ path: string; message: string }> {
-  if (AGENT_PATHS.includes(config.path)) return [{ path: 'path', message: `"${config.path}" is reserved by the agent (${AGENT_PATHS.join(', ')})` }];
-  return [];
+  const problems: Array<{ path: string; message: string }> = [];
+  if (AGENT_PATHS.includes(config.path)) problems.push({ path: 'path', message: `"${config.path}" is reserved by the agent (${AGENT_PATHS.join(', ')})` });
+  if (config.max_concurrent_pulls < 1) problems.push({ path: 'max_concurrent_pulls', message: 'must be at least 1' });
+  return problems;
 }
 
 export function createDefaultConfig(): PrometheusExporterConfig {
@@ -62,5 +71,6 @@ export function createDefaultConfig(): PrometheusExporterConfig {
     target_info: schema.target_info.default,
     scope_info: schema.scope_info.default,
     collect_timeout: schema.collect_timeout.default,
+    max_concurrent_pulls: schema.max_concurrent_pulls.default,
   });
 }

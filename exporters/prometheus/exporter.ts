@@ -65,6 +65,8 @@ export class PrometheusExporter implements Exporter {
   #scrapes: Counter | undefined;
   #scrapeDuration: Histogram | undefined;
   readonly #telemetry: ExporterTelemetry;
+  /** Pulls being answered now, for max_concurrent_pulls. */
+  #pulls = 0;
 
   constructor(settings: ComponentSettings, config: PrometheusExporterConfig) {
     this.#settings = settings;
@@ -163,6 +165,14 @@ export class PrometheusExporter implements Exporter {
       res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${narrowed.refused}\n`);
       return;
     }
+    // Each pull holds its batch until it is sent: past the limit, say so at once rather than queue.
+    if (this.#pulls >= this.#config.max_concurrent_pulls) {
+      this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: 'busy' });
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end(`busy: ${this.#pulls} pulls in progress (max_concurrent_pulls)\n`);
+      return;
+    }
+    this.#pulls++;
+    res.once('close', () => this.#pulls--);
     const started = performance.now();
     const ended = this.#telemetry.begin();
     const aborted = new AbortController();
