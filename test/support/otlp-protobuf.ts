@@ -200,7 +200,7 @@ class MessageReader {
     return new MessageReader(this.#buf, start, end, `${this.path}.${path}`, this.depth + 1);
   }
 
-  skip(wire: number, at: number): void {
+  passOverUnknownField(wire: number, at: number): void {
     switch (wire) {
       case VARINT:
         this.varint();
@@ -228,7 +228,7 @@ function readFields(r: MessageReader, handlers: Record<number, Handler>): void {
     const { field, wire, at } = r.tag();
     const handler = handlers[field];
     if (handler) handler(r, wire, at);
-    else r.skip(wire, at);
+    else r.passOverUnknownField(wire, at);
   }
 }
 
