@@ -17,10 +17,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { ChildServer } from './child-server.ts';
+import { httpRequest } from './http.ts';
 import { freePort } from './ports.ts';
 import { makeTempDir, spawnTracked, waitFor, waitForExit } from './proc.ts';
 
@@ -190,41 +190,20 @@ export class Pushgateway extends ChildServer {
     return this.request('DELETE', path, options);
   }
 
-  /** One request on a fresh connection (no pool to outlive the server), with a hard timeout. */
+  /** One request on a fresh connection, with the configured CA and (unless `auth: false`) credentials. */
   private request(method: string, path: string, options: PushgatewayRequestOptions & { body?: string; contentType?: string } = {}): Promise<PushgatewayResponse> {
     const web = this.webConfig;
-    const payload = options.body === undefined ? undefined : Buffer.from(options.body, 'utf8');
-    const headers: Record<string, string> = { connection: 'close' };
-    if (payload !== undefined) {
-      headers['content-type'] = options.contentType ?? TEXT_FORMAT;
-      headers['content-length'] = String(payload.length);
-    }
+    const headers: Record<string, string> = {};
+    if (options.body !== undefined) headers['content-type'] = options.contentType ?? TEXT_FORMAT;
     if (options.auth !== false && web?.credentials !== undefined) {
       headers['authorization'] = `Basic ${Buffer.from(`${web.credentials.username}:${web.credentials.password}`, 'utf8').toString('base64')}`;
     }
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    const url = `${this.url}${path}`;
-    return new Promise((resolve, reject) => {
-      const onResponse = (res: IncomingMessage): void => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('error', reject);
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-        });
-      };
-      const common: RequestOptions = { method, agent: false, headers };
-      const req =
-        web?.tls === undefined
-          ? httpRequest(url, common, onResponse)
-          : httpsRequest(url, { ...common, ca: readFileSync(web.tls.caFile), rejectUnauthorized: true }, onResponse);
-      const timer = setTimeout(() => req.destroy(new Error(`${method} ${path} took longer than ${timeoutMs} ms`)), timeoutMs);
-      req.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      req.end(payload);
+    return httpRequest(`${this.url}${path}`, {
+      method,
+      headers,
+      ...(options.body === undefined ? {} : { body: options.body }),
+      ...(web?.tls === undefined ? {} : { ca: readFileSync(web.tls.caFile) }),
+      timeoutMs: options.timeoutMs ?? 10_000,
     });
   }
 
