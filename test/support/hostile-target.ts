@@ -13,11 +13,10 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import { Readable, pipeline } from 'node:stream';
 import { constants, crc32, deflateRawSync, gzipSync } from 'node:zlib';
-import { makeTempDir, run } from './proc.ts';
+import { makeTestPki } from './tls.ts';
 
 /** Answers one request. Anything it starts (timers, streams) must end when `res` closes. */
 export type Behaviour = (req: IncomingMessage, res: ServerResponse, target: HostileTarget) => void;
@@ -35,7 +34,7 @@ export interface RecordedRequest {
 }
 
 export interface HostileTargetOptions {
-  /** Serve HTTPS with a fresh self-signed certificate for 127.0.0.1 and {@link HOSTILE_TLS_NAME}. */
+  /** Serve HTTPS with a fresh certificate for 127.0.0.1 and {@link HOSTILE_TLS_NAME}, signed by a test CA (tls.ts). */
   https?: boolean;
 }
 
@@ -47,7 +46,7 @@ const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export class HostileTarget {
   /** `http://127.0.0.1:<port>` or `https://…`. */
   readonly origin: string;
-  /** The self-signed certificate (PEM), to trust as a CA; undefined for HTTP. */
+  /** The test CA's certificate (PEM file) that signed the server's; undefined for HTTP. */
   readonly caFile: string | undefined;
   readonly requests: RecordedRequest[] = [];
   /** TCP connections accepted so far. */
@@ -76,19 +75,13 @@ export class HostileTarget {
     let caFile: string | undefined;
     let removeTempDir: (() => Promise<void>) | undefined;
     if (options.https === true) {
-      const dir = await makeTempDir('nodemeter-hostile-');
-      removeTempDir = dir.remove;
-      const keyFile = join(dir.path, 'key.pem');
-      caFile = join(dir.path, 'cert.pem');
+      const pki = await makeTestPki({ dnsNames: [HOSTILE_TLS_NAME] });
+      removeTempDir = () => pki.remove();
+      caFile = pki.caFile;
       try {
-        await run('openssl', [
-          'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-          '-keyout', keyFile, '-out', caFile, '-days', '2', '-subj', '/CN=nodemeter hostile target',
-          '-addext', `subjectAltName=IP:127.0.0.1,DNS:${HOSTILE_TLS_NAME}`,
-        ]);
-        server = createHttpsServer({ key: await readFile(keyFile), cert: await readFile(caFile) });
+        server = createHttpsServer({ key: await readFile(pki.serverKeyFile), cert: await readFile(pki.serverCertFile) });
       } catch (err) {
-        await dir.remove();
+        await pki.remove();
         throw err;
       }
     } else {

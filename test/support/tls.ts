@@ -3,7 +3,8 @@
  * repository) with the `openssl` CLI in a fresh temp dir:
  *
  * - a test CA, and a server certificate it signed for `127.0.0.1` (subjectAltName
- *   `IP:127.0.0.1, DNS:localhost`, extendedKeyUsage serverAuth) with its key;
+ *   `IP:127.0.0.1, DNS:localhost` plus any `dnsNames` asked for, extendedKeyUsage serverAuth)
+ *   with its key;
  * - a second CA, unrelated to the first, that a client can be given to see verification fail.
  *
  * Keys are P-256 (fast to make). Certificates are valid from now for two days. Always pair
@@ -45,7 +46,8 @@ async function makeCa(dir: string, name: string, commonName: string): Promise<{ 
   return { cert, key };
 }
 
-export async function makeTestPki(): Promise<TestPki> {
+export async function makeTestPki(options: { dnsNames?: readonly string[] } = {}): Promise<TestPki> {
+  const names = ['IP:127.0.0.1', 'DNS:localhost', ...(options.dnsNames ?? []).map((n) => `DNS:${n}`)];
   const tmp = await makeTempDir('nodemeter-pki-');
   try {
     const dir = tmp.path;
@@ -60,7 +62,7 @@ export async function makeTestPki(): Promise<TestPki> {
     await writeFile(
       extensions,
       [
-        'subjectAltName = IP:127.0.0.1, DNS:localhost',
+        `subjectAltName = ${names.join(', ')}`,
         'basicConstraints = critical, CA:FALSE',
         'keyUsage = critical, digitalSignature',
         'extendedKeyUsage = serverAuth',
