@@ -11,7 +11,8 @@ import { countPoints, ExporterTelemetry, type PushOutcome } from '../exporter-te
 import { EXPOSITION_CONTENT_TYPE, writeExposition } from '../prometheus/text-writer.ts';
 import type { PushgatewayExporterConfig } from './config.ts';
 import { groupingKeyPath, groupingLabels, groupUrl } from './group-path.ts';
-import { boundedAnswer, isTlsFailure, MAX_ANSWER_CHARS, PushError, retryableStatus } from './push-error.ts';
+import { isTlsFailure } from '../../pipeline/tls-failure.ts';
+import { boundedAnswer, MAX_ANSWER_CHARS, PushError, retryableStatus } from './push-error.ts';
 
 export type { PushOutcome } from '../exporter-telemetry.ts';
 

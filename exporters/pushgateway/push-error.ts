@@ -9,30 +9,6 @@ import { NodemeterError } from '../../pipeline/errors.ts';
  */
 export type PushFailureReason = 'timeout' | 'network' | 'tls' | 'http_status' | 'token_file' | 'ca_file' | 'bad_request';
 
-/** OpenSSL's certificate verification failures, as Node reports them in `err.code`. */
-const CERTIFICATE_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE',
-  'HOSTNAME_MISMATCH',
-]);
-
-/**
- * A request error that is the TLS layer's: a certificate that does not verify, or a handshake
- * that failed (for example TLS spoken to a plain-HTTP gateway). Trying again cannot help.
- */
-export function isTlsFailure(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && (CERTIFICATE_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_'));
-}
-
 /** Longest part of the gateway's answer kept in a message: enough for its error text, never a page. */
 export const MAX_ANSWER_CHARS = 512;
 

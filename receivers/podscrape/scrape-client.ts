@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { VERSION } from '../../cli/version.ts';
 import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
+import { isTlsFailure } from '../../pipeline/tls-failure.ts';
 import { CaFileError, ScrapeAgents, type AgentKey, type ScrapeTlsOptions } from './scrape-agents.ts';
 import { ScrapeError, redactUrl } from './scrape-error.ts';
 
@@ -505,7 +506,7 @@ function transportError(err: NodeJS.ErrnoException, phase: Phase, shown: string)
     return new ScrapeError('protocol', shown, `the answer is not HTTP/1.x this client accepts (${code})`, { cause: err });
   }
   if (phase === 'connect') return new ScrapeError('connect', shown, `cannot connect (${code})`, { cause: err });
-  if (phase === 'tls' || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) {
+  if (phase === 'tls' || isTlsFailure(err)) {
     // OpenSSL's and Node's verification messages name certificates and hosts, no secrets.
     return new ScrapeError('tls', shown, `TLS handshake failed (${code}: ${err.message})`, { cause: err });
   }
