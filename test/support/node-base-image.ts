@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { REPO_ROOT } from './agent.ts';
@@ -91,10 +91,14 @@ export async function importNodeBaseImage(dockerd: Dockerd): Promise<string> {
  * An npm cache holding everything `npm ci` of this repository's lockfile needs, for an offline
  * `npm ci` in the image build (the test daemon has no network). Filled on the host by an
  * `npm ci --ignore-scripts` of package.json and package-lock.json into a scratch directory, and
- * kept under /var/tmp: later runs find everything cached and fetch nothing.
+ * kept under /var/tmp with a marker naming the lockfile's hash: the install runs again only when
+ * the lockfile changed.
  */
 export async function npmCacheForLockfile(): Promise<string> {
   const cache = join(CACHE_DIR, 'npm-cache');
+  const lockHash = createHash('sha256').update(readFileSync(join(REPO_ROOT, 'package-lock.json'))).digest('hex').slice(0, 16);
+  const marker = join(cache, `.filled-for-${lockHash}`);
+  if (existsSync(marker)) return cache;
   await mkdir(cache, { recursive: true });
   const scratch = await makeTempDir('nodemeter-npm-cache-');
   try {
@@ -102,6 +106,7 @@ export async function npmCacheForLockfile(): Promise<string> {
     await copyFile(join(REPO_ROOT, 'package-lock.json'), join(scratch.path, 'package-lock.json'));
     const r = await run('npm', ['ci', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--cache', cache], { cwd: scratch.path, timeoutMs: 600_000, allowFail: true });
     if (r.code !== 0) throw new Error(`npm ci into the image build's cache failed (exit ${r.code}):\n${(r.stdout + r.stderr).slice(-3000)}`);
+    await writeFile(marker, '');
     return cache;
   } finally {
     await scratch.remove();
