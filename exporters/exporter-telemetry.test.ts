@@ -37,9 +37,11 @@ describe('ExporterTelemetry', () => {
     const first = telemetry.begin();
     const second = telemetry.begin();
     assert.equal(values((await read()).get('nodemeter_exporter_in_flight'))[0]?.value, 2);
+    assert.equal(telemetry.inFlight, 2);
     first();
     first(); // ending twice counts once
     assert.equal(values((await read()).get('nodemeter_exporter_in_flight'))[0]?.value, 1);
+    assert.equal(telemetry.inFlight, 1);
     second();
     assert.equal(values((await read()).get('nodemeter_exporter_in_flight'))[0]?.value, 0);
   });

@@ -17,6 +17,7 @@ export class ExporterTelemetry {
   readonly #push: boolean;
   #lastSuccessMs = 0;
   #lastError: { atMs: number; reason: string } | undefined;
+  #inFlightCount = 0;
   #pushes: Counter | undefined;
   #pointsSent: Counter | undefined;
   #pointsFailed: Counter | undefined;
@@ -40,6 +41,11 @@ export class ExporterTelemetry {
   /** When the last successful delivery ended (epoch ms), 0 before the first. */
   get lastSuccessMs(): number {
     return this.#lastSuccessMs;
+  }
+
+  /** Deliveries under way now (begun and not yet ended). */
+  get inFlight(): number {
+    return this.#inFlightCount;
   }
 
   /** The last failure's time (epoch ms) and reason, undefined before the first. */
@@ -80,11 +86,13 @@ export class ExporterTelemetry {
   /** Marks a delivery under way; call the returned function once when it ends. */
   begin(): () => void {
     const exporter = this.#exporter;
+    this.#inFlightCount++;
     this.#inFlight?.add(1, { exporter });
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
+      this.#inFlightCount--;
       this.#inFlight?.add(-1, { exporter });
     };
   }

@@ -65,8 +65,6 @@ export class PrometheusExporter implements Exporter {
   #scrapes: Counter | undefined;
   #scrapeDuration: Histogram | undefined;
   readonly #telemetry: ExporterTelemetry;
-  /** Pulls being answered now, for max_concurrent_pulls. */
-  #pulls = 0;
 
   constructor(settings: ComponentSettings, config: PrometheusExporterConfig) {
     this.#settings = settings;
@@ -166,13 +164,11 @@ export class PrometheusExporter implements Exporter {
       return;
     }
     // Each pull holds its batch until it is sent: past the limit, say so at once rather than queue.
-    if (this.#pulls >= this.#config.max_concurrent_pulls) {
+    if (this.#telemetry.inFlight >= this.#config.max_concurrent_pulls) {
       this.#scrapes?.add(1, { exporter: this.#settings.id, outcome: 'busy' });
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end(`busy: ${this.#pulls} pulls in progress (max_concurrent_pulls)\n`);
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end(`busy: ${this.#telemetry.inFlight} pulls in progress (max_concurrent_pulls)\n`);
       return;
     }
-    this.#pulls++;
-    res.once('close', () => this.#pulls--);
     const started = performance.now();
     const ended = this.#telemetry.begin();
     const aborted = new AbortController();
