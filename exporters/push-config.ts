@@ -46,9 +46,14 @@ export function checkHttpEndpoint(value: unknown, required: string, noCredential
   try {
     url = new URL(value);
   } catch {
-    throw new Error(`must be an http:// or https:// URL, got ${JSON.stringify(value.slice(0, 200))}`);
+    throw new Error(`must be an http:// or https:// URL, got ${JSON.stringify(withoutUserinfo(value).slice(0, 200))}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`must be an http:// or https:// URL, got scheme "${url.protocol}"`);
   if (url.username !== '' || url.password !== '') throw new Error(noCredentials);
   return url;
+}
+
+/** `scheme://user:password@host…` with the user and password replaced, for messages. */
+export function withoutUserinfo(text: string): string {
+  return text.replace(/^([^:/?#]*:\/\/)[^/?#]*@/, '$1…@');
 }

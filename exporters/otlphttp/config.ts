@@ -40,6 +40,8 @@ export const schema = {
     doc: 'Full OTLP/HTTP metrics URL, path included, e.g. `http://otel-collector.monitoring:4318/v1/metrics`. Required.',
     format: 'otlp-http-endpoint',
     default: '',
+    // Keeps convict from quoting the value in its error: a URL may hold a password by mistake.
+    sensitive: true,
   },
   protocol: {
     doc: 'Encoding of the request body: `http/json` or `http/protobuf`.',
@@ -50,6 +52,7 @@ export const schema = {
     doc: 'Extra HTTP headers sent with every export (header name to value; values may come from `${env:…}` and are never logged). Content-Type, Content-Length, Content-Encoding, Host and the connection headers are refused.',
     format: 'http-header-map',
     default: {} as Record<string, string>,
+    sensitive: true,
   },
   compression: {
     doc: 'Compress request bodies: `gzip` or `none`.',

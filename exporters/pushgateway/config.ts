@@ -49,6 +49,8 @@ export const schema = {
     doc: 'Pushgateway base URL, e.g. `http://pushgateway.monitoring:9091` (a path prefix is kept; no query, no credentials). Required.',
     format: 'pushgateway-endpoint',
     default: '',
+    // Keeps convict from quoting the value in its error: a URL may hold a password by mistake.
+    sensitive: true,
   },
   job: {
     doc: 'The `job` of the pushed group (and the `job` label of every pushed series).',
@@ -79,6 +81,7 @@ export const schema = {
     doc: 'Extra HTTP headers sent with every request (header name to value; values may come from `${env:…}` and are never logged). Content-Type, Content-Length, Host and the connection headers are refused; Authorization only without basic_auth and bearer_token_file.',
     format: 'http-header-map',
     default: {} as Record<string, string>,
+    sensitive: true,
   },
   basic_auth: {
     username: {
@@ -90,6 +93,7 @@ export const schema = {
       doc: 'HTTP basic authentication password (use `${env:…}`); never logged.',
       format: String,
       default: '',
+      sensitive: true,
     },
   },
   bearer_token_file: {

@@ -12,6 +12,7 @@ import { EXPOSITION_CONTENT_TYPE, writeExposition } from '../prometheus/text-wri
 import type { PushgatewayExporterConfig } from './config.ts';
 import { groupingKeyPath, groupingLabels, groupUrl } from './group-path.ts';
 import { isTlsFailure } from '../../pipeline/tls-failure.ts';
+import { credentialStrings, redact } from '../../pipeline/redact.ts';
 import { boundedAnswer, MAX_ANSWER_CHARS, PushError, retryableStatus } from './push-error.ts';
 
 export type { PushOutcome } from '../exporter-telemetry.ts';
@@ -232,7 +233,8 @@ export class PushgatewayExporter implements Exporter {
         res.on('error', (err) => reject(new PushError(signal.aborted ? 'timeout' : 'network', `${what}: reading the answer: ${err.message}`, { retryable: true, cause: err })));
         res.on('end', () => {
           if (status >= 200 && status < 300) resolve();
-          else reject(new PushError('http_status', `${what}: HTTP ${status}: ${boundedAnswer(answer) || '(no message)'}`, { status, retryable: retryableStatus(status) }));
+          // A gateway or proxy may echo the request's headers: never pass credentials on.
+          else reject(new PushError('http_status', `${what}: HTTP ${status}: ${boundedAnswer(redact(answer, credentialStrings(headers))) || '(no message)'}`, { status, retryable: retryableStatus(status) }));
         });
       };
       const options = {

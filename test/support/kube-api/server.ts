@@ -23,7 +23,8 @@ export type KubeApiServerOptions = {
   historyLimit?: number;
 };
 
-export type LoggedRequest = { method: string; path: string; query: Record<string, string>; watch: boolean };
+/** One request as the server saw it; `authorization` is the header's value, '' when absent. */
+export type LoggedRequest = { method: string; path: string; query: Record<string, string>; watch: boolean; authorization: string };
 
 type Route = { resource: Resource; namespace?: string; name?: string; watchPath: boolean };
 
@@ -210,7 +211,7 @@ export class KubeApiServer {
     const query = Object.fromEntries(url.searchParams);
     const route = this.route(url.pathname);
     const watch = isTrue(query.watch) || (route?.watchPath ?? false);
-    this.requests.push({ method: req.method ?? '', path: url.pathname, query, watch });
+    this.requests.push({ method: req.method ?? '', path: url.pathname, query, watch, authorization: req.headers.authorization ?? '' });
     if (this.stallMs > 0) {
       await new Promise<void>((resolve) => {
         const release = (): void => {
