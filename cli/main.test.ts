@@ -86,6 +86,23 @@ service:
     assert.match(missing.stderr, /absent\.yaml/);
   });
 
+  it('validate checks the web config too: a good one is summed up, a bad one named by file, line and key', () => {
+    const web = configFile('web.yaml', 'basic_auth_users:\n  prometheus: $2b$10$od5auBZaGNwix8Kcx0dBqerk5Vlifn4Otq7qExqplJtis8.929YzW\n');
+    const good = nodemeter(['validate', '--config', configFile('good2.yaml', GOOD), '--web-config-file', web]);
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /web\.yaml: valid; plain HTTP; 1 basic auth user\(s\), 0 bearer token\(s\); open without credentials: \/healthz, \/readyz/);
+    const bad = configFile('bad-web.yaml', 'tls_server_config:\n  cert_file: /nonexistent/tls.crt\n  key_file: /nonexistent/tls.key\nbasic_auth_users:\n  prometheus: plaintext-password\n');
+    for (const command of ['validate', 'run']) {
+      const result = nodemeter([command, '--config', configFile('good3.yaml', GOOD), '--listen-port', '0'], { NODEMETER_WEB_CONFIG_FILE: bad });
+      assert.equal(result.code, 2, `${command}: ${result.stderr}`);
+      assert.match(result.stderr, /bad-web\.yaml:2:3: tls_server_config::cert_file: cannot read \/nonexistent\/tls\.crt: ENOENT/);
+      assert.match(result.stderr, /bad-web\.yaml:3:3: tls_server_config::key_file: cannot read \/nonexistent\/tls\.key: ENOENT/);
+      assert.match(result.stderr, /bad-web\.yaml:5:3: basic_auth_users::prometheus: is not a bcrypt hash/);
+      assert.doesNotMatch(result.stderr, /plaintext-password/);
+      assert.doesNotMatch(result.stdout, /listening/, 'nothing starts');
+    }
+  });
+
   it('collect --once prints one exposition with the configured constant labels', () => {
     const result = nodemeter(['collect', '--once', '--config', configFile('collect.yaml', GOOD)], { TEST_CLUSTER: 'c9' });
     assert.equal(result.code, 0, result.stderr);

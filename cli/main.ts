@@ -18,6 +18,8 @@ import { builtinRegistry } from '../pipeline/builtins.ts';
 import { Service } from '../pipeline/service.ts';
 import { RouteTable } from '../pipeline/route-table.ts';
 import { AgentHttpServer } from './http-server.ts';
+import { loadWebConfigFile, type LoadedWebConfig } from './web-config/load.ts';
+import { WebSecurity } from './web-config/web-security.ts';
 import { createLogger } from './logger.ts';
 import { USAGE } from './usage.ts';
 import { VERSION } from './version.ts';
@@ -70,7 +72,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const agent: AgentInfo = { nodeName: settings.node_name || hostname(), version: VERSION };
   let connection: KubeConnection | undefined;
   let config: LoadedConfig;
+  let web: LoadedWebConfig | undefined;
   try {
+    // Checked before anything starts: a bad web config must not leave the endpoint open.
+    if (settings.web_config_file) web = loadWebConfigFile(settings.web_config_file, env);
     connection = await resolveKubeConnection(
       { api_url: settings.kube_api_url, token_file: settings.kube_token_file, kubeconfig: settings.kubeconfig },
       env,
@@ -86,11 +91,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   for (const warning of config.warnings) logger.warn(warning);
   switch (command) {
     case 'validate':
-      return validate(config, agent, logger, settings);
+      return validate(config, agent, logger, settings, web);
     case 'collect':
       return collectOnce(config, agent, logger, createKube);
     default:
-      return run(config, agent, logger, settings, createKube);
+      return run(config, agent, logger, settings, createKube, web ? new WebSecurity({ loaded: web, logger: logger.child({ component: 'web' }), env }) : undefined);
   }
 }
 
@@ -105,12 +110,13 @@ function kubeFactory(connection: KubeConnection, agent: AgentInfo, logger: Logge
   return (meter) => KubeCache.create({ connection, nodeName: agent.nodeName, logger: logger.child({ component: 'kube' }), meter });
 }
 
-function validate(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings): number {
+function validate(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings, web: LoadedWebConfig | undefined): number {
   try {
     const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: new RouteTable() });
     process.stdout.write(
       `${settings.config || DEFAULT_CONFIG_SOURCE}: valid; ${describeGraph(graph).join('; ')}\n`,
     );
+    if (web) process.stdout.write(`${settings.web_config_file}: valid; ${describeWebConfig(web)}\n`);
     return EXIT_OK;
   } catch (err) {
     return reportStartupError(err);
@@ -152,7 +158,14 @@ async function collectOnce(config: LoadedConfig, agent: AgentInfo, logger: Logge
   }
 }
 
-async function run(config: LoadedConfig, agent: AgentInfo, logger: Logger, settings: AgentSettings, createKube: KubeFactory | undefined): Promise<number> {
+async function run(
+  config: LoadedConfig,
+  agent: AgentInfo,
+  logger: Logger,
+  settings: AgentSettings,
+  createKube: KubeFactory | undefined,
+  security: WebSecurity | undefined,
+): Promise<number> {
   // The server exists before the graph (components register routes on it); it asks the
   // service for readiness once there is one.
   const serviceRef: { current?: Service } = {};
@@ -166,6 +179,7 @@ async function run(config: LoadedConfig, agent: AgentInfo, logger: Logger, setti
       return { ready: true, detail: 'ready' };
     },
     describe: () => (serviceRef.current ? describeGraph(serviceRef.current.graph) : []),
+    ...(security ? { security } : {}),
   });
   const graph = buildGraph({ config, registry: builtinRegistry(), agent, logger, http: server, ...(createKube ? { createKube } : {}) });
   const service = new Service(graph, logger);
@@ -184,7 +198,7 @@ async function run(config: LoadedConfig, agent: AgentInfo, logger: Logger, setti
     await service.shutdown();
     return EXIT_FAILURE;
   }
-  logger.info({ host: address.address, port: address.port, node: agent.nodeName, version: VERSION }, 'listening');
+  logger.info({ host: address.address, port: address.port, scheme: server.scheme, node: agent.nodeName, version: VERSION, ...security?.describe() }, 'listening');
   const signal = await waitForSignal();
   logger.info({ signal }, 'shutting down');
   await server.close(SHUTDOWN_GRACE_MS);
@@ -209,6 +223,17 @@ function describeGraph(graph: Graph): string[] {
   return [...graph.pipelines.values()].map(
     (p) => `pipeline ${p.id}: receivers [${p.receiverIds.join(', ')}]`,
   );
+}
+
+/** One line for `validate`: what the web config turns on (never a secret). */
+function describeWebConfig(web: LoadedWebConfig): string {
+  const c = web.config;
+  const parts = [c.tls ? `TLS (certificate ${web.tls?.certificate.subject.replace(/\n/g, ', ') ?? '?'}, valid until ${web.tls?.certificate.notAfter ?? '?'}; client certificates: ${c.tls.clientAuthType})` : 'plain HTTP'];
+  const users = Object.keys(c.basicAuthUsers).length;
+  const tokens = c.bearerTokenHashes.length + c.bearerTokenFiles.length;
+  if (users + tokens === 0) parts.push('no credentials required');
+  else parts.push(`${users} basic auth user(s), ${tokens} bearer token(s); open without credentials: ${c.authExcludedPaths.join(', ') || '(none)'}`);
+  return parts.join('; ');
 }
 
 function reportStartupError(err: unknown): number {

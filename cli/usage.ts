@@ -12,6 +12,7 @@ Flags:
   --log-level LEVEL    trace, debug, info, warn, error or fatal
   --log-human          human-readable log lines instead of JSON lines
   --node-name NAME     Kubernetes node name (default: $NODE_NAME, else the host name)
+  --web-config-file F  TLS, basic auth and bearer tokens for the HTTP server (exporter-toolkit format)
   --help, --version
 
 Exit codes: 0 ok, 1 runtime failure, 2 invalid config or flags.

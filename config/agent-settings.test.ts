@@ -13,6 +13,7 @@ const DEFAULTS = {
   kubeconfig: '',
   kube_api_url: '',
   kube_token_file: '',
+  web_config_file: '',
 };
 
 function issuesOf(fn: () => unknown): string[] {
@@ -46,7 +47,14 @@ void test('environment variables bind, flags win over them, both flag styles wor
     kubeconfig: '/k',
     kube_api_url: '',
     kube_token_file: '',
+    web_config_file: '',
   });
+});
+
+void test('--web-config-file and NODEMETER_WEB_CONFIG_FILE name the web config; the flag wins', () => {
+  assert.equal(parseAgentSettings([], { NODEMETER_WEB_CONFIG_FILE: '/etc/nodemeter/web.yaml' }).settings.web_config_file, '/etc/nodemeter/web.yaml');
+  assert.equal(parseAgentSettings(['--web-config-file=/w.yaml'], { NODEMETER_WEB_CONFIG_FILE: '/etc/x.yaml' }).settings.web_config_file, '/w.yaml');
+  assert.deepEqual(issuesOf(() => parseAgentSettings(['--web-config-file'], {})), ['--web-config-file: needs a value']);
 });
 
 void test('values keep their text: a node name that looks like a number stays as written', () => {
@@ -81,7 +89,7 @@ void test('every bad flag and value is reported at once, under the name the oper
     parseAgentSettings(['--listen-prot', '9100', '--listen-port=80x', '--log-level', 'loud', '--log-human=maybe', '--config'], { NODEMETER_LISTEN_HOST: ' ', NODEMETER_LOG_LEVEL: 'nope' }),
   );
   assert.equal(issues.length, 6, issues.join('\n'));
-  assert.ok(issues.includes('--listen-prot: unknown flag (did you mean "--listen-port"?); valid flags: --config, --kube-api-url, --kube-token-file, --kubeconfig, --listen-host, --listen-port, --log-human, --log-level, --node-name'));
+  assert.ok(issues.includes('--listen-prot: unknown flag (did you mean "--listen-port"?); valid flags: --config, --kube-api-url, --kube-token-file, --kubeconfig, --listen-host, --listen-port, --log-human, --log-level, --node-name, --web-config-file'));
   assert.ok(issues.includes('--listen-port: must be a port number 0-65535, got "80x"'));
   assert.ok(issues.includes('--log-human: must be true or false, got "maybe"'));
   assert.ok(issues.includes('--config: needs a value'));
@@ -112,6 +120,7 @@ void test('describeAgentSettings documents every setting with its flag, variable
       ['kubeconfig', '--kubeconfig', 'KUBECONFIG', '""'],
       ['kube_api_url', '--kube-api-url', 'NODEMETER_KUBE_API_URL', '""'],
       ['kube_token_file', '--kube-token-file', 'NODEMETER_KUBE_TOKEN_FILE', '""'],
+      ['web_config_file', '--web-config-file', 'NODEMETER_WEB_CONFIG_FILE', '""'],
     ],
   );
   assert.ok(rows.every((r) => r.doc.length > 10));

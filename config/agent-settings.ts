@@ -22,6 +22,8 @@ export interface AgentSettings {
   /** Explicit API server URL; '' means none. */
   readonly kube_api_url: string;
   readonly kube_token_file: string;
+  /** Web config (TLS, basic auth, bearer tokens) for the HTTP server; '' is plain HTTP without credentials. */
+  readonly web_config_file: string;
 }
 
 interface SettingSpec {
@@ -103,6 +105,13 @@ export const agentSettingsSchema: Record<keyof AgentSettings, SettingSpec> = {
     default: '',
     arg: 'kube-token-file',
     env: 'NODEMETER_KUBE_TOKEN_FILE',
+  },
+  web_config_file: {
+    doc: 'Web config file for the agent HTTP server, in the Prometheus exporter-toolkit format (tls_server_config, basic_auth_users, …) plus bearer tokens; see docs/operations.md, "Securing the endpoint". Empty: plain HTTP, no credentials.',
+    format: String,
+    default: '',
+    arg: 'web-config-file',
+    env: 'NODEMETER_WEB_CONFIG_FILE',
   },
 };
 

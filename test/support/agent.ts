@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseExposition, type Sample } from './exposition.ts';
-import { httpGet, type HttpGetOptions, type HttpResponse } from './http.ts';
+import { httpRequest, type HttpGetOptions, type HttpResponse } from './http.ts';
 import { makeTempDir, spawnTracked, waitFor, waitForExit } from './proc.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -48,6 +48,22 @@ export interface AgentOptions {
   readyTimeoutMs?: number;
   /** How often to look for `listening` and to try `/readyz` until then; default 20 ms and 50 ms. */
   pollIntervalMs?: number;
+  /** Web config file contents (YAML), written beside the config and passed as `--web-config-file`. */
+  webConfig?: string;
+  /** PEM CA the helper's own requests trust when the agent speaks HTTPS. */
+  ca?: string;
+  /** Credentials the helper's own requests (`get`, `scrape`, the `/readyz` wait) send. */
+  credentials?: AgentCredentials;
+}
+
+/** Basic-auth user and password, or a bearer token. */
+export type AgentCredentials = { readonly username: string; readonly password: string } | { readonly bearer: string };
+
+/** The `Authorization` header value for `credentials`. */
+export function authorizationHeader(credentials: AgentCredentials): string {
+  return 'bearer' in credentials
+    ? `Bearer ${credentials.bearer}`
+    : `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
 }
 
 export interface StopResult {
@@ -64,6 +80,13 @@ export interface StopResult {
 export class Agent {
   readonly host = '127.0.0.1';
   port = 0;
+  /** From the `listening` log line: `https` when the web config turns TLS on. */
+  scheme: 'http' | 'https' = 'http';
+  /** The `--web-config-file` written from {@link AgentOptions.webConfig}, if any. */
+  webConfigPath: string | undefined;
+  /** What the helper's own requests trust and send (see {@link AgentOptions}). */
+  ca: string | undefined;
+  credentials: AgentCredentials | undefined;
   /** Every JSON line the agent wrote to stdout so far. */
   readonly logs: LogLine[] = [];
   /** Lines on stdout that were not JSON, and everything on stderr. */
@@ -108,16 +131,17 @@ export class Agent {
   }
 
   get url(): string {
-    return `http://${this.host}:${this.port}`;
+    return `${this.scheme}://${this.host}:${this.port}`;
   }
 
   get exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
-  /** GET any path on the agent's HTTP server. */
-  get(path: string, options?: HttpGetOptions): Promise<HttpResponse> {
-    return httpGet(`${this.url}${path}`, options);
+  /** GET any path on the agent's HTTP server, trusting the CA and sending the credentials the agent was started with. */
+  get(path: string, options: HttpGetOptions = {}): Promise<HttpResponse> {
+    const headers = { ...(this.credentials ? { authorization: authorizationHeader(this.credentials) } : {}), ...options.headers };
+    return httpRequest(`${this.url}${path}`, { ...options, headers, ...(this.ca === undefined ? {} : { ca: this.ca }) });
   }
 
   /** GET `/metrics` (or `path`); rejects unless the status is 200. */
@@ -172,6 +196,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const tmp = await makeTempDir('nodemeter-agent-');
   const configPath = join(tmp.path, 'config.yaml');
   await writeFile(configPath, options.config);
+  const webConfigPath = options.webConfig === undefined ? undefined : join(tmp.path, 'web.yaml');
+  if (webConfigPath !== undefined) await writeFile(webConfigPath, options.webConfig ?? '');
   const agentCommand = [
     NODE24,
     // As the agent runs when installed: the launcher's own flags, then the test's.
@@ -184,6 +210,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     '127.0.0.1',
     '--listen-port',
     '0',
+    ...(webConfigPath === undefined ? [] : ['--web-config-file', webConfigPath]),
     ...(options.extraArgs ?? []),
   ];
   const [command, ...args] = [...(options.prefix ?? []), ...agentCommand];
@@ -192,11 +219,15 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     env: { ...process.env, ...options.env },
   });
   const agent = new Agent(child, agentCommand, tmp.remove);
+  agent.webConfigPath = webConfigPath;
+  agent.ca = options.ca;
+  agent.credentials = options.credentials;
   const timeoutMs = options.readyTimeoutMs ?? 20_000;
   try {
     const isListening = (l: LogLine): boolean => l.msg === 'listening' && typeof l.port === 'number';
     const listening = await agent.waitForLog('listening', isListening, timeoutMs, options.pollIntervalMs ?? 20);
     agent.port = listening.port as number;
+    if (listening.scheme === 'https') agent.scheme = 'https';
     await waitFor(
       'GET /readyz = 200',
       async () => {

@@ -23,6 +23,13 @@ export interface ScrapeTarget {
   metricsPath?: string;
   /** The job's `honor_labels`; default false (Prometheus' default). Targets of one job must agree. */
   honorLabels?: boolean;
+  /** The job's `scheme`; default `http`. With `https`, `caFile` is the job's `tls_config.ca_file`. Targets of one job must agree (as on the settings below). */
+  scheme?: 'http' | 'https';
+  caFile?: string;
+  /** The job's `basic_auth`. */
+  basicAuth?: { username: string; password: string };
+  /** The job's `authorization` (type Bearer) credentials. */
+  bearerToken?: string;
 }
 
 export interface PrometheusOptions {
@@ -95,6 +102,12 @@ export class Prometheus extends ChildServer {
         `  - job_name: ${JSON.stringify(ts[0]!.job ?? 'nodemeter')}`,
         `    metrics_path: ${JSON.stringify(ts[0]!.metricsPath ?? '/metrics')}`,
         ...(ts[0]!.honorLabels ? ['    honor_labels: true'] : []),
+        ...(ts[0]!.scheme ? [`    scheme: ${ts[0]!.scheme}`] : []),
+        ...(ts[0]!.caFile ? ['    tls_config:', `      ca_file: ${JSON.stringify(ts[0]!.caFile)}`] : []),
+        ...(ts[0]!.basicAuth
+          ? ['    basic_auth:', `      username: ${JSON.stringify(ts[0]!.basicAuth.username)}`, `      password: ${JSON.stringify(ts[0]!.basicAuth.password)}`]
+          : []),
+        ...(ts[0]!.bearerToken ? ['    authorization:', '      type: Bearer', `      credentials: ${JSON.stringify(ts[0]!.bearerToken)}`] : []),
         '    static_configs:',
         `      - targets: [${ts.map((t) => JSON.stringify(t.address)).join(', ')}]`,
       ]),

@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { Env } from '../../config/env-expand.ts';
+import { ConfigValidationError } from '../../config/issues.ts';
+import { errorMessage } from '../../pipeline/errors.ts';
+import { Authenticator, type AuthOutcome } from './authenticator.ts';
+import { loadWebConfigFile, readTokenFile, type LoadedWebConfig } from './load.ts';
+import { loadTlsMaterial, type TlsMaterial } from './tls-material.ts';
+import { authRequired, watchedFiles, type WebConfig } from './web-config.ts';
+
+/** How often the web config and the files it names are read for changes. */
+export const DEFAULT_POLL_INTERVAL_MS = 3_000;
+
+const MAX_WATCHED_BYTES = 1024 * 1024;
+
+export interface WebSecurityOptions {
+  readonly loaded: LoadedWebConfig;
+  readonly logger: Logger;
+  /** For `${env:…}` in the web config when it is read again. */
+  readonly env: Env;
+  readonly pollIntervalMs?: number;
+}
+
+/** The TLS server options that cannot change without a restart: whether and how client certificates are asked for. */
+export interface ClientCertOptions {
+  readonly requestCert: boolean;
+  readonly rejectUnauthorized: boolean;
+}
+
+/**
+ * What the web config asks of the agent's HTTP server: TLS material, credentials, open paths
+ * and extra response headers. It keeps them current: every few seconds it reads the web config
+ * and the files it names, and takes in what changed (a renewed certificate, a rotated token, new
+ * users). A change that does not check out is logged, naming the files, and the previous state
+ * stays in force. Whether the server speaks TLS at all, and the client certificate policy, are
+ * fixed at start: changing them is logged as needing a restart.
+ */
+export class WebSecurity {
+  readonly #logger: Logger;
+  readonly #env: Env;
+  readonly #pollIntervalMs: number;
+  readonly #tlsAtStart: TlsMaterial | undefined;
+  #config: WebConfig;
+  #authenticator: Authenticator;
+  #tokenDigests: Map<string, Buffer>;
+  /** Content hash of every watched file as last seen (changed or not usable). */
+  #seen = new Map<string, string>();
+  #timer: NodeJS.Timeout | undefined;
+  #onTls: ((context: SecureContextOptions) => void) | undefined;
+
+  constructor(options: WebSecurityOptions) {
+    this.#logger = options.logger;
+    this.#env = options.env;
+    this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.#tlsAtStart = options.loaded.tls;
+    this.#config = options.loaded.config;
+    this.#tokenDigests = new Map(options.loaded.tokenFileDigests);
+    this.#authenticator = this.#makeAuthenticator(this.#config);
+    this.#seen = this.#fingerprints(this.#config);
+  }
+
+  /** The TLS material at start; undefined: plain HTTP. */
+  get tls(): TlsMaterial | undefined {
+    return this.#tlsAtStart;
+  }
+
+  get clientCertOptions(): ClientCertOptions {
+    const type = this.#config.tls?.clientAuthType ?? 'NoClientCert';
+    return { requestCert: type !== 'NoClientCert', rejectUnauthorized: type === 'RequireAndVerifyClientCert' };
+  }
+
+  /** For the `listening` log line: what is in force, no secrets. */
+  describe(): Record<string, unknown> {
+    const c = this.#config;
+    return {
+      webConfig: c.source,
+      tls: c.tls !== undefined,
+      clientAuth: c.tls?.clientAuthType ?? 'NoClientCert',
+      basicAuthUsers: Object.keys(c.basicAuthUsers).length,
+      bearerTokens: c.bearerTokenHashes.length + c.bearerTokenFiles.length,
+      authExcludedPaths: authRequired(c) ? c.authExcludedPaths : undefined,
+    };
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    return this.#config.headers;
+  }
+
+  /** True when `path` is served without credentials. */
+  isOpen(path: string): boolean {
+    return !authRequired(this.#config) || this.#config.authExcludedPaths.includes(path);
+  }
+
+  /** The request's credentials against the current users and tokens. */
+  authenticate(req: IncomingMessage): Promise<AuthOutcome> {
+    return this.#authenticator.check(req.headers.authorization);
+  }
+
+  /** `WWW-Authenticate` values for a 401: the schemes the agent accepts. */
+  challenges(): string[] {
+    const out: string[] = [];
+    if (Object.keys(this.#config.basicAuthUsers).length > 0) out.push('Basic realm="nodemeter", charset="UTF-8"');
+    if (this.#config.bearerTokenHashes.length > 0 || this.#config.bearerTokenFiles.length > 0) out.push('Bearer realm="nodemeter"');
+    return out;
+  }
+
+  /**
+   * Why a TLS connection must be dropped under the client certificate policy, or undefined.
+   * RequireAndVerifyClientCert is enforced in the handshake itself (rejectUnauthorized); the
+   * weaker policies and `client_allowed_sans` are checked here, right after it.
+   */
+  clientCertProblem(socket: TLSSocket): string | undefined {
+    const tls = this.#config.tls;
+    if (!tls || tls.clientAuthType === 'NoClientCert' || tls.clientAuthType === 'RequestClientCert') return undefined;
+    const peer = socket.getPeerCertificate();
+    const presented = peer !== null && Object.keys(peer).length > 0;
+    if (!presented) return tls.clientAuthType === 'VerifyClientCertIfGiven' ? undefined : 'no client certificate';
+    if (tls.clientAuthType === 'VerifyClientCertIfGiven' && !socket.authorized) return `client certificate not verified: ${String(socket.authorizationError)}`;
+    if (tls.clientAllowedSans !== undefined) {
+      const sans = (peer.subjectaltname ?? '').split(/,\s*/).map((s) => s.slice(s.indexOf(':') + 1));
+      if (!sans.some((s) => tls.clientAllowedSans?.includes(s))) return 'client certificate has none of client_allowed_sans';
+    }
+    return undefined;
+  }
+
+  /** Starts watching; `onTls` gets each new, checked TLS context (server.setSecureContext). */
+  start(onTls: (context: SecureContextOptions) => void): void {
+    this.#onTls = onTls;
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.poll(), this.#pollIntervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One look for changes (the timer calls it; tests may too). Never throws. */
+  poll(): void {
+    try {
+      this.#poll();
+    } catch (err) {
+      this.#logger.error({ err, webConfig: this.#config.source }, 'checking the web config for changes failed');
+    }
+  }
+
+  #poll(): void {
+    const now = this.#fingerprints(this.#config);
+    const changed = [...now].filter(([file, hash]) => this.#seen.get(file) !== hash).map(([file]) => file);
+    if (changed.length === 0) return;
+    this.#seen = now;
+    if (changed.includes(this.#config.source)) {
+      this.#reloadAll();
+      return;
+    }
+    const tls = this.#config.tls;
+    const tlsFiles = [tls?.cert, tls?.key, tls?.clientCa].flatMap((p) => (p && 'file' in p ? [p.file] : []));
+    if (tls && changed.some((f) => tlsFiles.includes(f))) this.#reloadTls(tlsFiles);
+    for (const file of changed.filter((f) => this.#config.bearerTokenFiles.includes(f))) {
+      const r = readTokenFile(file);
+      if ('error' in r) {
+        this.#logger.warn({ file, problem: r.error }, 'bearer token file not usable; keeping the token read before');
+        continue;
+      }
+      this.#tokenDigests.set(file, r.digest);
+      this.#logger.info({ file }, 'bearer token file reloaded');
+    }
+  }
+
+  #reloadTls(files: string[]): void {
+    const tls = this.#config.tls;
+    if (!tls || !this.#tlsAtStart) return;
+    const result = loadTlsMaterial(tls);
+    if (!result.ok) {
+      this.#logger.warn(
+        { files, problems: result.problems.map((p) => `${p.path.join('::')}: ${p.message}`) },
+        'new TLS certificate or key not usable; keeping the previous ones',
+      );
+      return;
+    }
+    this.#onTls?.(result.material.context);
+    this.#logger.info({ files, certificate: result.material.certificate }, 'TLS certificate reloaded');
+  }
+
+  #reloadAll(): void {
+    let loaded: LoadedWebConfig;
+    try {
+      loaded = loadWebConfigFile(this.#config.source, this.#env);
+    } catch (err) {
+      const problems = err instanceof ConfigValidationError ? err.message.split('\n') : [errorMessage(err)];
+      this.#logger.warn({ webConfig: this.#config.source, problems }, 'changed web config not usable; keeping the previous one');
+      return;
+    }
+    const before = this.#config;
+    if ((before.tls === undefined) !== (loaded.config.tls === undefined) || before.tls?.clientAuthType !== loaded.config.tls?.clientAuthType) {
+      this.#logger.warn(
+        { webConfig: before.source },
+        'the web config now turns TLS or client certificates on or off; that takes a restart, the rest of the change is in force',
+      );
+    }
+    // The TLS settings stay those of the start when TLS itself was switched; otherwise take the new ones.
+    const tls = before.tls !== undefined && loaded.config.tls !== undefined ? { ...loaded.config.tls, clientAuthType: before.tls.clientAuthType } : before.tls;
+    this.#config = { ...loaded.config, tls };
+    this.#tokenDigests = new Map(loaded.tokenFileDigests);
+    this.#authenticator = this.#makeAuthenticator(this.#config);
+    this.#seen = this.#fingerprints(this.#config);
+    if (loaded.tls && this.#tlsAtStart) this.#onTls?.(loaded.tls.context);
+    this.#logger.info(this.describe(), 'web config reloaded');
+  }
+
+  #makeAuthenticator(config: WebConfig): Authenticator {
+    return new Authenticator({
+      users: config.basicAuthUsers,
+      tokenDigests: () => [...config.bearerTokenHashes, ...this.#tokenDigests.values()],
+    });
+  }
+
+  /** A hash of each watched file's bytes (or of its read error), to notice any change. */
+  #fingerprints(config: WebConfig): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const file of watchedFiles(config)) {
+      let hash: string;
+      try {
+        const { size, mtimeMs } = statSync(file);
+        // A file grown past any sane size is not read every few seconds; its size and time still show a change.
+        hash = size > MAX_WATCHED_BYTES ? `large: ${size} ${mtimeMs}` : createHash('sha256').update(readFileSync(file)).digest('base64');
+      } catch (err) {
+        hash = `error: ${errorMessage(err)}`;
+      }
+      out.set(file, hash);
+    }
+    return out;
+  }
+}
