@@ -13,9 +13,10 @@ if (major < 24) {
   );
   process.exit(1);
 }
-// Cache compiled (and type-stripped) modules on disk: restarts of a DaemonSet pod start faster.
-const { enableCompileCache } = await import('node:module');
-enableCompileCache?.();
+// Cache compiled (and type-stripped) modules on disk: restarts of a DaemonSet pod start faster;
+// not on a full temp dir, where Node would leave an empty file per module behind (compile-cache.ts).
+const { enableCompileCacheWithRoom } = await import('../cli/compile-cache.ts');
+enableCompileCacheWithRoom();
 const { main } = await import('../cli/main.ts');
 const { exitProcess } = await import('../cli/exit.ts');
 await exitProcess(await main(process.argv.slice(2)));

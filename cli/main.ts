@@ -17,6 +17,7 @@ import { buildGraph, type Graph } from '../pipeline/graph.ts';
 import { builtinRegistry } from '../pipeline/builtins.ts';
 import { Service } from '../pipeline/service.ts';
 import { RouteTable } from '../pipeline/route-table.ts';
+import { compileCacheSkipped } from './compile-cache.ts';
 import { AgentHttpServer } from './http-server.ts';
 import { loadWebConfigFile, type LoadedWebConfig } from './web-config/load.ts';
 import { WebSecurity } from './web-config/web-security.ts';
@@ -69,6 +70,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     human: settings.log_human,
     destination: command === 'run' ? process.stdout : process.stderr,
   });
+  const cacheSkipped = compileCacheSkipped();
+  if (cacheSkipped) logger.warn(cacheSkipped, 'Node compile cache off: no room in the temp dir (starts take longer)');
   const agent: AgentInfo = { nodeName: settings.node_name || hostname(), version: VERSION };
   let connection: KubeConnection | undefined;
   let config: LoadedConfig;

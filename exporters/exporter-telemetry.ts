@@ -1,4 +1,17 @@
 import type { Counter, Meter, ObservableGauge, ObservableResult, UpDownCounter } from '@opentelemetry/api';
+import { AggregationTemporality, InstrumentType } from '@opentelemetry/sdk-metrics';
+
+/**
+ * The temporality every exporter's reader asks the MeterProvider for: cumulative, except for
+ * observable gauges. A cumulative reader keeps every attribute set an observable gauge ever
+ * reported and repeats its last value forever, so when the last error's `reason` changed, the old
+ * reason's series stayed beside the new one. An observable gauge is observed afresh at each
+ * collection: delta gives the same values and drops a series no longer observed. (A synchronous
+ * gauge would vanish between recordings under delta, so it keeps cumulative.)
+ */
+export function exporterTemporality(instrumentType: InstrumentType): AggregationTemporality {
+  return instrumentType === InstrumentType.OBSERVABLE_GAUGE ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
+}
 
 /** How one push round ended: the `outcome` label of `nodemeter_exporter_pushes_total`. */
 export type PushOutcome = 'success' | 'rejected' | 'failed';

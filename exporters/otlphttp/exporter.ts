@@ -1,3 +1,6 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { AggregationTemporalityPreference, OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -7,7 +10,7 @@ import type { ComponentSettings, Exporter, PipelineSource } from '../../pipeline
 import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { collectForPush, PushLoop, PushReader } from '../push-loop.ts';
-import { countPoints, ExporterTelemetry, type PushOutcome } from '../exporter-telemetry.ts';
+import { countPoints, ExporterTelemetry, exporterTemporality, type PushOutcome } from '../exporter-telemetry.ts';
 import type { OtlpHttpExporterConfig } from './config.ts';
 
 /** The shortest wait before the next round, so a failing collection cannot spin. */
@@ -77,6 +80,22 @@ export class OtlpHttpExporter implements Exporter {
   readonly #clusterResource: Resource;
   readonly #loop: PushLoop<ExportRoundResult>;
   #otlp: PushMetricExporter | undefined;
+  /** The one connection pool the SDK exporter sends through (made by its agent factory). */
+  #agent: HttpAgent | undefined;
+  /**
+   * The status of the last answer to a request of ours, cleared when a request starts: the SDK
+   * drops the status of a retryable answer (429, 502, 503, 504) once its retries run out.
+   */
+  #lastStatus: number | undefined;
+  // Node's HTTP diagnostics channels see every request of the process; ours are those of our agent
+  // (ClientRequest keeps it as `agent`, which @types/node leaves out).
+  readonly #onRequestStart = (message: unknown): void => {
+    if ((message as { request: ClientRequest & { agent?: unknown } }).request.agent === this.#agent) this.#lastStatus = undefined;
+  };
+  readonly #onResponseFinish = (message: unknown): void => {
+    const { request, response } = message as { request: ClientRequest & { agent?: unknown }; response: IncomingMessage };
+    if (request.agent === this.#agent) this.#lastStatus = response.statusCode;
+  };
   #started = false;
   #shutdown = false;
 
@@ -85,7 +104,7 @@ export class OtlpHttpExporter implements Exporter {
     this.#config = config;
     this.#telemetry = new ExporterTelemetry(settings.id, { push: true });
     this.#collectLog = new ChangeLogger(settings.logger);
-    this.reader = new PushReader({ metricProducers: [this.#fanIn] });
+    this.reader = new PushReader({ metricProducers: [this.#fanIn], aggregationTemporalitySelector: exporterTemporality });
     this.#baseResource = resourceFromAttributes({
       'service.name': 'nodemeter',
       'service.version': settings.agent.version,
@@ -137,10 +156,12 @@ export class OtlpHttpExporter implements Exporter {
       timeoutMillis: this.#config.timeout,
       temporalityPreference: AggregationTemporalityPreference.CUMULATIVE,
       // One export at a time: more sockets would only sit idle.
-      httpAgentOptions: { keepAlive: true, maxSockets: 1 },
+      httpAgentOptions: (protocol: string) => (this.#agent = protocol === 'http:' ? new HttpAgent({ keepAlive: true, maxSockets: 1 }) : new HttpsAgent({ keepAlive: true, maxSockets: 1 })),
     } as ConstructorParameters<typeof JsonMetricExporter>[0];
     const protobuf = this.#config.protocol === 'http/protobuf';
     this.#otlp = withoutOtlpEnvironment(() => (protobuf ? new ProtobufMetricExporter(options) : new JsonMetricExporter(options)));
+    subscribe('http.client.request.start', this.#onRequestStart);
+    subscribe('http.client.response.finish', this.#onResponseFinish);
     this.#loop.start();
     return Promise.resolve();
   }
@@ -151,6 +172,9 @@ export class OtlpHttpExporter implements Exporter {
     await this.#loop.stop({ outcome: 'failed', points: 0, error: new Error('shut down') });
     // Waits for an export still in flight (at most `timeout`), then closes the sockets.
     await this.#otlp?.shutdown().catch(() => undefined);
+    unsubscribe('http.client.request.start', this.#onRequestStart);
+    unsubscribe('http.client.response.finish', this.#onResponseFinish);
+    this.#agent?.destroy();
     this.#telemetry.shutdown();
     await this.reader.shutdown().catch(() => undefined);
   }
@@ -176,7 +200,9 @@ export class OtlpHttpExporter implements Exporter {
     const result = await new Promise<ExportResult>((resolve) => otlp.export(batch, resolve));
     if (result.code === ExportResultCode.SUCCESS) return { outcome: 'success', points };
     const error = result.error ?? new Error('export failed');
-    const status = statusOf(error);
+    // A retryable status the SDK gave up on comes without its code: the last answer has it.
+    const answered = this.#lastStatus !== undefined && this.#lastStatus >= 300 ? this.#lastStatus : undefined;
+    const status = statusOf(error) ?? answered;
     // A status the SDK does not retry (4xx other than 429) is the receiver refusing the data.
     const outcome: PushOutcome = status !== undefined && status >= 400 && status < 500 && status !== 429 ? 'rejected' : 'failed';
     const reason = status !== undefined ? `http_${status}` : /timeout|timed out/i.test(`${error.name} ${error.message}`) ? 'timeout' : 'network';

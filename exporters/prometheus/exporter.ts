@@ -6,7 +6,7 @@ import { collectContext } from '../../pipeline/deadline.ts';
 import { ChangeLogger } from '../../pipeline/error-log.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { DURATION_BUCKETS_SECONDS } from '../../pipeline/self-telemetry.ts';
-import { countPoints, ExporterTelemetry } from '../exporter-telemetry.ts';
+import { countPoints, ExporterTelemetry, exporterTemporality } from '../exporter-telemetry.ts';
 import type { PrometheusExporterConfig } from './config.ts';
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from './text-writer.ts';
 
@@ -71,7 +71,7 @@ export class PrometheusExporter implements Exporter {
     this.#config = config;
     this.#errorLog = new ChangeLogger(settings.logger);
     this.#telemetry = new ExporterTelemetry(settings.id, { push: false });
-    this.reader = new PullReader({ metricProducers: [this.#fanIn] });
+    this.reader = new PullReader({ metricProducers: [this.#fanIn], aggregationTemporalitySelector: exporterTemporality });
   }
 
   attach(source: PipelineSource): void {

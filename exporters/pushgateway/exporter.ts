@@ -7,7 +7,7 @@ import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
 import { errorMessage } from '../../pipeline/errors.ts';
 import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { collectForPush, PushLoop, PushReader } from '../push-loop.ts';
-import { countPoints, ExporterTelemetry, type PushOutcome } from '../exporter-telemetry.ts';
+import { countPoints, ExporterTelemetry, exporterTemporality, type PushOutcome } from '../exporter-telemetry.ts';
 import { EXPOSITION_CONTENT_TYPE, writeExposition } from '../prometheus/text-writer.ts';
 import type { PushgatewayExporterConfig } from './config.ts';
 import { groupingKeyPath, groupingLabels, groupUrl } from './group-path.ts';
@@ -76,7 +76,7 @@ export class PushgatewayExporter implements Exporter {
     this.#config = config;
     this.#collectLog = new ChangeLogger(settings.logger);
     this.#telemetry = new ExporterTelemetry(settings.id, { push: true });
-    this.reader = new PushReader({ metricProducers: [this.#fanIn] });
+    this.reader = new PushReader({ metricProducers: [this.#fanIn], aggregationTemporalitySelector: exporterTemporality });
     const path = groupingKeyPath(config.job, groupingLabels(config.grouping_key, settings.agent.nodeName));
     this.#url = config.endpoint === '' ? undefined : groupUrl(config.endpoint, path);
     this.#shownUrl = this.#url?.href ?? `(no endpoint)${path}`;
@@ -134,7 +134,7 @@ export class PushgatewayExporter implements Exporter {
     await this.#loop.stop({ outcome: 'failed', attempts: 0, points: 0, error: new Error('shut down') });
     if (this.#config.delete_on_shutdown && this.#started && this.#url !== undefined) {
       try {
-        await this.#send('DELETE', undefined, this.#config.timeout, AbortSignal.timeout(this.#config.timeout));
+        await this.#send('DELETE', undefined, AbortSignal.timeout(this.#config.timeout));
         this.#settings.logger.info({ url: this.#shownUrl }, 'deleted the group from the Pushgateway');
       } catch (err) {
         this.#settings.logger.warn({ url: this.#shownUrl, reason: err instanceof PushError ? err.reason : undefined, error: errorMessage(err) }, 'could not delete the group from the Pushgateway');
@@ -167,7 +167,7 @@ export class PushgatewayExporter implements Exporter {
     for (let attempt = 0; ; attempt++) {
       const timeoutMs = Math.max(MIN_ATTEMPT_MS, Math.min(this.#config.timeout, roundEnd - Date.now()));
       try {
-        await this.#send('PUT', body, timeoutMs, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
+        await this.#send('PUT', body, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
         return { outcome: 'success', attempts: attempt + 1, points };
       } catch (err) {
         if (signal.aborted) return undefined;
@@ -207,7 +207,7 @@ export class PushgatewayExporter implements Exporter {
   }
 
   /** One request; resolves on 2xx, rejects with a {@link PushError} otherwise. */
-  async #send(method: 'PUT' | 'DELETE', body: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  async #send(method: 'PUT' | 'DELETE', body: string | undefined, signal: AbortSignal): Promise<void> {
     const url = this.#url;
     const agent = this.#agent;
     if (url === undefined || agent === undefined) throw new PushError('bad_request', 'no endpoint configured', { retryable: false });
@@ -252,7 +252,9 @@ export class PushgatewayExporter implements Exporter {
         return;
       }
       req.on('error', (err) => {
-        if (signal.aborted) reject(new PushError('timeout', `${what}: no answer within ${timeoutMs} ms`, { retryable: true, cause: err }));
+        // The same text for every cut attempt (whatever was left of the interval), so a gateway that
+        // stays slow is logged once, not again each time the last attempt of a round got less time.
+        if (signal.aborted) reject(new PushError('timeout', `${what}: no answer within the timeout (${this.#config.timeout} ms, less at the end of an interval)`, { retryable: true, cause: err }));
         else if (isTlsFailure(err)) reject(new PushError('tls', `${what}: TLS: ${err.message}`, { retryable: false, cause: err }));
         else reject(new PushError('network', `${what}: ${err.message}`, { retryable: true, cause: err }));
       });
