@@ -39,6 +39,8 @@ export interface DockerBenchOptions {
   /** The receiver's `concurrency` (0, its default: every container at once). */
   concurrency: number;
   resultsFile: string | undefined;
+  /** Longest wait for a quiet machine before measuring; default 60 s. */
+  quietWaitMs?: number;
   log: (line: string) => void;
 }
 
@@ -208,7 +210,7 @@ export async function runDockerBench(opts: DockerBenchOptions): Promise<Record<s
 
     log(`warm-up: ${opts.warmup} collection(s) per tool`);
     for (let i = 0; i < opts.warmup; i++) for (const tool of TOOLS) await measure(tool);
-    const quiet = await waitForQuiet(DISTURBED_CPUS, 60_000, () => 0, log);
+    const quiet = await waitForQuiet(DISTURBED_CPUS, opts.quietWaitMs ?? 60_000, () => 0, log);
     if (!quiet.quiet) log(`  WARNING: other processes still use ${quiet.load.otherCpus.toFixed(2)} CPUs; measuring anyway`);
     const errorsBefore = { api: (await collect(children.api)).errorsTotal, cgroup: (await collect(children.cgroup)).errorsTotal };
 

@@ -62,6 +62,8 @@ export interface HostpathBenchOptions {
   dropCaches: boolean;
   /** Where to write the results JSON; undefined = do not write. */
   resultsFile: string | undefined;
+  /** Longest wait for a quiet machine before timing (and after a discarded pair); default QUIET_TIMEOUT_MS. */
+  quietWaitMs?: number;
   log: (line: string) => void;
 }
 
@@ -274,7 +276,7 @@ async function benchSize(tree: TreeInfo, opts: HostpathBenchOptions, cleanup: Cl
 
   // A shared machine: wait for other jobs to calm down, then account for them on every run.
   const childCpuMs = (): number => (totalTicks(readCpuTicks(child.pid)) * 1000) / ticksPerSecond;
-  const quiet = await waitForQuiet(QUIET_MAX_CPUS, QUIET_TIMEOUT_MS, childCpuMs, log);
+  const quiet = await waitForQuiet(QUIET_MAX_CPUS, opts.quietWaitMs ?? QUIET_TIMEOUT_MS, childCpuMs, log);
   result.load.beforeTiming = { quiet: quiet.quiet, otherCpus: round(quiet.load.otherCpus, 3), waitedMs: Math.round(quiet.waitedMs) };
   if (!quiet.quiet) log(`  WARNING: other processes still use ${quiet.load.otherCpus.toFixed(2)} CPUs; timing anyway, the figures are disturbed`);
   result.dcache = readDcache();
@@ -311,7 +313,7 @@ async function benchSize(tree: TreeInfo, opts: HostpathBenchOptions, cleanup: Cl
     if (disturbed && result.load.discarded.length < repetitions) {
       result.load.discarded.push({ duWallMs: round(d.wallMs, 1), nodemeterWallMs: round(w.wallMs, 1), otherCpus: [round(duLoad.otherCpus, 3), round(nmLoad.otherCpus, 3)] });
       log(`  ${label}: ${line}: discarded, run again`);
-      const quietAgain = await waitForQuiet(QUIET_MAX_CPUS, QUIET_TIMEOUT_MS, childCpuMs, log);
+      const quietAgain = await waitForQuiet(QUIET_MAX_CPUS, opts.quietWaitMs ?? QUIET_TIMEOUT_MS, childCpuMs, log);
       if (!quietAgain.quiet) log(`  other processes still use ${quietAgain.load.otherCpus.toFixed(2)} CPUs; going on`);
       continue;
     }
@@ -560,7 +562,7 @@ export async function runHostpathBench(opts: HostpathBenchOptions): Promise<Reco
       rss: 'nodemeter: VmRSS before the first walk, peak from VmHWM reset just before it; du: ru_maxrss',
       eventLoopDelay: `monitorEventLoopDelay({ resolution: ${DELAY_RESOLUTION_MS} }) in the child, reset and enabled for each walk`,
       machineLoad:
-        `/proc/stat busy time minus the benchmark's own processes, per timed run; timing starts once other processes use < ${QUIET_MAX_CPUS} CPUs (waits up to ${QUIET_TIMEOUT_MS / 1000} s); ` +
+        `/proc/stat busy time minus the benchmark's own processes, per timed run; timing starts once other processes use < ${QUIET_MAX_CPUS} CPUs (waits up to ${(opts.quietWaitMs ?? QUIET_TIMEOUT_MS) / 1000} s); ` +
         `a pair with > ${DISTURBED_CPUS} CPUs of other work is discarded and run again (at most as many times as there are repetitions)`,
     },
     duStartupOnEmptyDir: { wallMs: round(summarize(startup.map((s) => s.wallMs)).median, 2), cpuMs: round(summarize(startup.map((s) => s.cpuMs)).median, 2) },

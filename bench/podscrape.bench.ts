@@ -79,6 +79,8 @@ export interface PodscrapeBenchOptions {
   /** Run the agent under node --cpu-prof and summarise the measured pulls (no results file). */
   cpuProf: boolean;
   resultsFile: string | undefined;
+  /** Longest wait for a quiet machine before timing (and after a discarded pull); default QUIET_WAIT_MS. */
+  quietWaitMs?: number;
   log: (line: string) => void;
 }
 
@@ -675,7 +677,7 @@ export async function runPodscrapeBench(opts: PodscrapeBenchOptions): Promise<Re
         await sleep(PULL_GAP_MS);
       }
       const idleTicks = (): number => ((totalTicks(readCpuTicks(agent.pid)) + totalTicks(readCpuTicks(tsPid))) * 1000) / ticksPerSecond;
-      const q = await waitForQuiet(QUIET_CPUS, QUIET_WAIT_MS, idleTicks, log);
+      const q = await waitForQuiet(QUIET_CPUS, opts.quietWaitMs ?? QUIET_WAIT_MS, idleTicks, log);
       if (!q.quiet) log(`  WARNING: other processes still use ${q.load.otherCpus.toFixed(2)} CPUs; measuring anyway`);
       const phase: Phase = { encoding, pulls: [], discarded: [], quiet: { quiet: q.quiet, otherCpus: round(q.load.otherCpus, 2), waitedMs: Math.round(q.waitedMs) } };
       phases.push(phase);
@@ -698,7 +700,7 @@ export async function runPodscrapeBench(opts: PodscrapeBenchOptions): Promise<Re
           // Another job took a CPU: measure again once the machine is quiet (at most `pulls` times).
           phase.discarded.push(p);
           log(`    discarded (other processes above ${DISTURBED_CPUS} CPUs); waiting for a quiet machine`);
-          await waitForQuiet(QUIET_CPUS, QUIET_WAIT_MS, idleTicks, log);
+          await waitForQuiet(QUIET_CPUS, opts.quietWaitMs ?? QUIET_WAIT_MS, idleTicks, log);
         } else {
           phase.pulls.push(p);
         }
