@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startAgent, type Agent } from '../support/agent.ts';
-import { findSamples, formatSample, type Sample } from '../support/exposition.ts';
+import { filesystemConfig, startAgent, type Agent } from '../support/agent.ts';
 import { makeTempDir, sleep } from '../support/proc.ts';
+import { exporterValue, lastErrors } from '../support/exporter-series.ts';
 import { PullProbe } from '../support/pull-probe.ts';
 import { ScriptedServer, type ScriptedRequest } from '../support/scripted-server.ts';
 
@@ -18,40 +18,17 @@ const TIMEOUT_MS = 500;
 /** How much later than its timeout the agent may give up on a request (timers on 2 shared cores). */
 const TIMER_SLACK_MS = 400;
 const PULL_LIMIT_MS = 1_000;
-const EXPORTER = { exporter: 'otlphttp' };
+const EXPORTER = 'otlphttp';
 const PATH = '/v1/metrics';
 
 function config(kubeletRoot: string, endpoint: string): string {
-  return [
-    'receivers:',
-    '  filesystem:',
-    `    kubelet_root: ${JSON.stringify(kubeletRoot)}`,
-    '    mountinfo_path: /proc/self/mountinfo',
-    'exporters:',
-    '  prometheus: {}',
-    '  otlphttp:',
-    `    endpoint: ${endpoint}${PATH}`,
-    '    compression: none',
-    `    interval: ${INTERVAL_MS}ms`,
-    `    timeout: ${TIMEOUT_MS}ms`,
-    'service:',
-    '  pipelines:',
-    '    metrics:',
-    '      receivers: [filesystem]',
-    '      exporters: [prometheus, otlphttp]',
-    '',
-  ].join('\n');
+  return filesystemConfig(kubeletRoot, {
+    statfsTimeout: null,
+    exporters: { otlphttp: [`    endpoint: ${endpoint}${PATH}`, '    compression: none', `    interval: ${INTERVAL_MS}ms`, `    timeout: ${TIMEOUT_MS}ms`] },
+  });
 }
 
-function value(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = findSamples(samples, name, { ...EXPORTER, ...labels });
-  assert.ok(found.length <= 1, `at most one ${name}: ${found.map(formatSample).join('; ')}`);
-  return found[0]?.value;
-}
 
-function lastErrors(samples: readonly Sample[]): Record<string, number> {
-  return Object.fromEntries(findSamples(samples, 'nodemeter_exporter_last_error_timestamp_seconds', EXPORTER).map((s) => [s.labels.reason ?? '', s.value]));
-}
 
 function exports(requests: readonly ScriptedRequest[]): ScriptedRequest[] {
   return requests.filter((r) => r.method === 'POST' && r.path === PATH);
@@ -91,13 +68,13 @@ describe('OTLP receiver faults: slow, answering 503, recovered', () => {
 
     assert.deepEqual(probe.failures, [], 'every pull answered 200');
     assert.ok(probe.maxMs < PULL_LIMIT_MS, `slowest pull ${probe.maxMs.toFixed(0)} ms`);
-    for (const p of pulls) assert.ok((value(p.samples, 'nodemeter_exporter_in_flight') ?? 0) <= 1, 'in flight ≤ 1 in every pull');
+    for (const p of pulls) assert.ok((exporterValue(p.samples, EXPORTER, 'nodemeter_exporter_in_flight') ?? 0) <= 1, 'in flight ≤ 1 in every pull');
 
     const last = pulls.at(-1)!.samples;
-    assert.deepEqual(Object.keys(lastErrors(last)), ['timeout'], 'the last error is a timeout');
-    assert.ok((value(last, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) >= 2, 'failed rounds are counted');
-    assert.equal(value(last, 'nodemeter_exporter_pushes_total', { outcome: 'success' }), undefined, 'no round succeeded');
-    assert.ok((value(last, 'nodemeter_exporter_points_failed_total') ?? 0) > 0, 'the points of the failed rounds are counted');
+    assert.deepEqual(Object.keys(lastErrors(last, EXPORTER)), ['timeout'], 'the last error is a timeout');
+    assert.ok((exporterValue(last, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) >= 2, 'failed rounds are counted');
+    assert.equal(exporterValue(last, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'success' }), undefined, 'no round succeeded');
+    assert.ok((exporterValue(last, EXPORTER, 'nodemeter_exporter_points_failed_total') ?? 0) > 0, 'the points of the failed rounds are counted');
     const warnings = agent!.logs.filter((l) => l.msg === 'OTLP export failed');
     assert.equal(warnings.length, 1, `logged once, not every round: ${warnings.map((l) => String(l.error)).join(' | ')}\n${agent!.describe()}`);
   });
@@ -118,9 +95,9 @@ describe('OTLP receiver faults: slow, answering 503, recovered', () => {
     assert.ok(probe.maxMs < PULL_LIMIT_MS, `slowest pull ${probe.maxMs.toFixed(0)} ms`);
     const before = pulls[0]!.samples;
     const last = pulls.at(-1)!.samples;
-    assert.deepEqual(Object.keys(lastErrors(last)), ['http_503']);
-    assert.equal(value(last, 'nodemeter_exporter_pushes_total', { outcome: 'rejected' }), undefined, 'a 503 is not a rejection');
-    assert.ok((value(last, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) >= (value(before, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) + 2);
+    assert.deepEqual(Object.keys(lastErrors(last, EXPORTER)), ['http_503']);
+    assert.equal(exporterValue(last, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'rejected' }), undefined, 'a 503 is not a rejection');
+    assert.ok((exporterValue(last, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) >= (exporterValue(before, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) + 2);
     const warnings = agent!.logs.filter((l) => l.msg === 'OTLP export failed' && l.status === 503);
     assert.equal(warnings.length, 1, `the 503 is logged once\n${agent!.describe()}`);
   });
@@ -136,7 +113,7 @@ describe('OTLP receiver faults: slow, answering 503, recovered', () => {
     const probe = new PullProbe(agent!);
     await sleep(200);
     const samples = (await probe.stop()).at(-1)!.samples;
-    assert.ok(Math.abs((value(samples, 'nodemeter_exporter_last_success_timestamp_seconds') ?? 0) - Date.now() / 1000) < 10, 'last success is now');
+    assert.ok(Math.abs((exporterValue(samples, EXPORTER, 'nodemeter_exporter_last_success_timestamp_seconds') ?? 0) - Date.now() / 1000) < 10, 'last success is now');
     assert.deepEqual(agent!.logs.filter((l) => (l.level ?? 0) >= 50), [], 'nothing at error');
     const stopped = await agent!.stop();
     assert.equal(stopped.code, 0, agent!.describe());

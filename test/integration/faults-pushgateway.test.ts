@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startAgent, type Agent } from '../support/agent.ts';
-import { findSamples, formatSample, parseExposition, type Sample } from '../support/exposition.ts';
+import { filesystemConfig, startAgent, type Agent } from '../support/agent.ts';
+import { parseExposition } from '../support/exposition.ts';
 import { requirePrereqs } from '../support/prereqs.ts';
 import { makeTempDir, sleep, waitFor } from '../support/proc.ts';
+import { exporterValue, lastErrors } from '../support/exporter-series.ts';
 import { PullProbe } from '../support/pull-probe.ts';
 import { Pushgateway } from '../support/pushgateway.ts';
 import { ScriptedServer, type ScriptedRequest } from '../support/scripted-server.ts';
@@ -22,39 +23,13 @@ const TIMEOUT_MS = 300;
 const TIMER_SLACK_MS = 400;
 /** The slowest pull allowed while the gateway misbehaves; pulls never wait on pushes. */
 const PULL_LIMIT_MS = 1_000;
-const EXPORTER = { exporter: 'pushgateway' };
+const EXPORTER = 'pushgateway';
 
 function config(kubeletRoot: string, endpoint: string): string {
-  return [
-    'receivers:',
-    '  filesystem:',
-    `    kubelet_root: ${JSON.stringify(kubeletRoot)}`,
-    '    mountinfo_path: /proc/self/mountinfo',
-    'exporters:',
-    '  prometheus: {}',
-    '  pushgateway:',
-    `    endpoint: ${endpoint}`,
-    `    interval: ${INTERVAL_MS}ms`,
-    `    timeout: ${TIMEOUT_MS}ms`,
-    'service:',
-    '  pipelines:',
-    '    metrics:',
-    '      receivers: [filesystem]',
-    '      exporters: [prometheus, pushgateway]',
-    '',
-  ].join('\n');
+  return filesystemConfig(kubeletRoot, { statfsTimeout: null, exporters: { pushgateway: [`    endpoint: ${endpoint}`, `    interval: ${INTERVAL_MS}ms`, `    timeout: ${TIMEOUT_MS}ms`] } });
 }
 
-function value(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = findSamples(samples, name, { ...EXPORTER, ...labels });
-  assert.ok(found.length <= 1, `at most one ${name}: ${found.map(formatSample).join('; ')}`);
-  return found[0]?.value;
-}
 
-/** The pushgateway exporter's last-error series: `reason` → timestamp. */
-function lastErrors(samples: readonly Sample[]): Record<string, number> {
-  return Object.fromEntries(findSamples(samples, 'nodemeter_exporter_last_error_timestamp_seconds', EXPORTER).map((s) => [s.labels.reason ?? '', s.value]));
-}
 
 function puts(requests: readonly ScriptedRequest[]): ScriptedRequest[] {
   return requests.filter((r) => r.method === 'PUT' && r.path === GROUP_PATH);
@@ -99,15 +74,15 @@ describe('Pushgateway faults: slow, answering 503, back as a real Pushgateway', 
 
     assert.deepEqual(probe.failures, [], 'every pull answered 200');
     assert.ok(probe.maxMs < PULL_LIMIT_MS, `slowest pull ${probe.maxMs.toFixed(0)} ms`);
-    for (const p of pulls) assert.ok((value(p.samples, 'nodemeter_exporter_in_flight') ?? 0) <= 1, 'in flight ≤ 1 in every pull');
+    for (const p of pulls) assert.ok((exporterValue(p.samples, EXPORTER, 'nodemeter_exporter_in_flight') ?? 0) <= 1, 'in flight ≤ 1 in every pull');
 
     const last = pulls.at(-1)!.samples;
-    assert.deepEqual(Object.keys(lastErrors(last)), ['timeout'], 'the last error is a timeout');
-    assert.ok(Math.abs(lastErrors(last).timeout! - Date.now() / 1000) < 10, 'and it is recent');
-    assert.ok((value(last, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) >= 2, 'failed rounds are counted');
-    assert.equal(value(last, 'nodemeter_exporter_pushes_total', { outcome: 'success' }), undefined, 'no round succeeded');
-    assert.equal(value(last, 'nodemeter_exporter_last_success_timestamp_seconds'), undefined, 'no success yet');
-    const failedPoints = value(last, 'nodemeter_exporter_points_failed_total') ?? 0;
+    assert.deepEqual(Object.keys(lastErrors(last, EXPORTER)), ['timeout'], 'the last error is a timeout');
+    assert.ok(Math.abs(lastErrors(last, EXPORTER).timeout! - Date.now() / 1000) < 10, 'and it is recent');
+    assert.ok((exporterValue(last, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) >= 2, 'failed rounds are counted');
+    assert.equal(exporterValue(last, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'success' }), undefined, 'no round succeeded');
+    assert.equal(exporterValue(last, EXPORTER, 'nodemeter_exporter_last_success_timestamp_seconds'), undefined, 'no success yet');
+    const failedPoints = exporterValue(last, EXPORTER, 'nodemeter_exporter_points_failed_total') ?? 0;
     assert.ok(failedPoints > 0, 'the points of the failed rounds are counted');
 
     // A gateway slow for an hour must not write a warning every interval.
@@ -140,11 +115,11 @@ describe('Pushgateway faults: slow, answering 503, back as a real Pushgateway', 
     assert.deepEqual(probe.failures, []);
     assert.ok(probe.maxMs < PULL_LIMIT_MS, `slowest pull ${probe.maxMs.toFixed(0)} ms`);
     const last = pulls.at(-1)!.samples;
-    assert.deepEqual(Object.keys(lastErrors(last)), ['http_503']);
-    assert.equal(value(last, 'nodemeter_exporter_pushes_total', { outcome: 'rejected' }), undefined, 'a 5xx is a failure to retry, not a rejection');
+    assert.deepEqual(Object.keys(lastErrors(last, EXPORTER)), ['http_503']);
+    assert.equal(exporterValue(last, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'rejected' }), undefined, 'a 5xx is a failure to retry, not a rejection');
     const before = pulls[0]!.samples;
-    assert.ok((value(last, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) >= (value(before, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) + 2);
-    assert.ok((value(last, 'nodemeter_exporter_points_failed_total') ?? 0) > (value(before, 'nodemeter_exporter_points_failed_total') ?? 0));
+    assert.ok((exporterValue(last, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) >= (exporterValue(before, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'failed' }) ?? 0) + 2);
+    assert.ok((exporterValue(last, EXPORTER, 'nodemeter_exporter_points_failed_total') ?? 0) > (exporterValue(before, EXPORTER, 'nodemeter_exporter_points_failed_total') ?? 0));
 
     const warnings = agent!.logs.filter((l) => l.msg === 'push to the Pushgateway failed' && l.status === 503);
     assert.equal(warnings.length, 1, `the 503 is logged once: ${agent!.describe()}`);
@@ -169,8 +144,8 @@ describe('Pushgateway faults: slow, answering 503, back as a real Pushgateway', 
     assert.ok('nodemeter_exporter_pushes_total' in group, 'and the self-telemetry');
     const res = await agent!.scrape();
     const samples = parseExposition(res.body);
-    assert.ok(Math.abs((value(samples, 'nodemeter_exporter_last_success_timestamp_seconds') ?? 0) - Date.now() / 1000) < 10, 'last success is now');
-    assert.ok((value(samples, 'nodemeter_exporter_pushes_total', { outcome: 'success' }) ?? 0) >= 1);
+    assert.ok(Math.abs((exporterValue(samples, EXPORTER, 'nodemeter_exporter_last_success_timestamp_seconds') ?? 0) - Date.now() / 1000) < 10, 'last success is now');
+    assert.ok((exporterValue(samples, EXPORTER, 'nodemeter_exporter_pushes_total', { outcome: 'success' }) ?? 0) >= 1);
     await agent!.waitForLog('recovery', (l) => l.msg === 'pushes to the Pushgateway succeed again');
     await sleep(2 * INTERVAL_MS);
     assert.equal(agent!.logs.filter((l) => l.msg === 'pushes to the Pushgateway succeed again').length, 1, 'recovery logged once');

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startAgent, type Agent, type StopResult } from '../support/agent.ts';
+import { filesystemConfig, startAgent, type Agent, type StopResult } from '../support/agent.ts';
 import { buildBigTree, type BigTree } from '../support/big-tree.ts';
 import { findSamples, parseExposition } from '../support/exposition.ts';
 import { MountNamespace } from '../support/mountns.ts';
@@ -26,24 +26,6 @@ const NODE = 'node-faults-term';
 const GROUP_PATH = `/metrics/job/nodemeter/instance/${NODE}`;
 /** The Kubernetes default and deploy/base/daemonset.yaml's terminationGracePeriodSeconds. */
 const POD_GRACE_MS = 30_000;
-
-function exporterConfig(kubeletRoot: string, exporter: string[]): string {
-  return [
-    'receivers:',
-    '  filesystem:',
-    `    kubelet_root: ${JSON.stringify(kubeletRoot)}`,
-    '    mountinfo_path: /proc/self/mountinfo',
-    'exporters:',
-    '  prometheus: {}',
-    ...exporter,
-    'service:',
-    '  pipelines:',
-    '    metrics:',
-    '      receivers: [filesystem]',
-    `      exporters: [prometheus, ${exporter[0]!.trim().replace(':', '')}]`,
-    '',
-  ].join('\n');
-}
 
 /** Exit 0 on its own (not killed, no signal), "shutting down" and "stopped" logged, nothing at error. */
 function assertCleanExit(agent: Agent, stopped: StopResult): void {
@@ -78,7 +60,7 @@ describe('SIGTERM during a Pushgateway push', () => {
     });
     servers.push(gateway);
     const agent = await startAgent({
-      config: exporterConfig(join(dir!.path, 'kubelet'), ['  pushgateway:', `    endpoint: ${gateway.url}`, '    interval: 1s', '    timeout: 2s', '    delete_on_shutdown: true']),
+      config: filesystemConfig(join(dir!.path, 'kubelet'), { statfsTimeout: null, exporters: { pushgateway: [`    endpoint: ${gateway.url}`, '    interval: 1s', '    timeout: 2s', '    delete_on_shutdown: true'] } }),
       extraArgs: ['--node-name', NODE],
     });
     agents.push(agent);
@@ -132,7 +114,7 @@ describe('SIGTERM during an OTLP export', () => {
     // Held 1.5 s, well inside the 5 s timeout.
     receiver = await ScriptedServer.start({ script: () => ({ holdMs: 1_500, status: 200, body: '{}', contentType: 'application/json' }) });
     agent = await startAgent({
-      config: exporterConfig(join(dir.path, 'kubelet'), ['  otlphttp:', `    endpoint: ${receiver.url}/v1/metrics`, '    compression: none', '    interval: 10s', '    timeout: 5s']),
+      config: filesystemConfig(join(dir.path, 'kubelet'), { statfsTimeout: null, exporters: { otlphttp: [`    endpoint: ${receiver.url}/v1/metrics`, '    compression: none', '    interval: 10s', '    timeout: 5s'] } }),
       extraArgs: ['--node-name', NODE],
     });
   });

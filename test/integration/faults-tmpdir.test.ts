@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startAgent, type Agent } from '../support/agent.ts';
+import { filesystemConfig, startAgent, type Agent } from '../support/agent.ts';
 import { findSamples, parseExposition } from '../support/exposition.ts';
 import { KubeletTree, MountNamespace } from '../support/mountns.ts';
 import { requirePrereqs } from '../support/prereqs.ts';
@@ -62,24 +62,10 @@ describe('the temp dir on a full disk', () => {
       prefix: ns!.prefix,
       env: { TMPDIR: tmp },
       extraArgs: ['--node-name', NODE],
-      config: [
-        'receivers:',
-        '  filesystem:',
-        `    kubelet_root: ${JSON.stringify(kubeletRoot)}`,
-        '    mountinfo_path: /proc/self/mountinfo',
-        'exporters:',
-        '  prometheus: {}',
-        '  pushgateway:',
-        `    endpoint: ${pg!.url}`,
-        `    job: ${JSON.stringify(`tmp-${tmp === full ? 'full' : 'roomy'}`)}`,
-        '    interval: 300ms',
-        'service:',
-        '  pipelines:',
-        '    metrics:',
-        '      receivers: [filesystem]',
-        '      exporters: [prometheus, pushgateway]',
-        '',
-      ].join('\n'),
+      config: filesystemConfig(kubeletRoot, {
+        statfsTimeout: null,
+        exporters: { pushgateway: [`    endpoint: ${pg!.url}`, `    job: ${JSON.stringify(`tmp-${tmp === full ? 'full' : 'roomy'}`)}`, '    interval: 300ms'] },
+      }),
     });
     agents.push(agent);
     return agent;

@@ -266,6 +266,8 @@ export interface FilesystemConfigOptions {
   receiverExtra?: string[];
   /** Processors of the pipeline, in order, each with its config lines (indented 4 spaces; none: `{}`). */
   processors?: Record<string, string[]>;
+  /** Exporters beside `prometheus`, each with its config lines (indented 4 spaces; none: `{}`). */
+  exporters?: Record<string, string[]>;
 }
 
 /**
@@ -277,6 +279,8 @@ export interface FilesystemConfigOptions {
 export function filesystemConfig(kubeletRoot: string, options: FilesystemConfigOptions = {}): string {
   const statfsTimeout = options.statfsTimeout === undefined ? '500ms' : options.statfsTimeout;
   const processors = Object.entries(options.processors ?? {});
+  const exporters = Object.entries(options.exporters ?? {});
+  const section = (entries: Array<[string, string[]]>): string[] => entries.flatMap(([name, config]) => (config.length === 0 ? [`  ${name}: {}`] : [`  ${name}:`, ...config]));
   const lines = [
     'receivers:',
     '  filesystem:',
@@ -287,17 +291,18 @@ export function filesystemConfig(kubeletRoot: string, options: FilesystemConfigO
     ...(options.receiverExtra ?? []),
   ];
   if (processors.length > 0) {
-    lines.push('processors:', ...processors.flatMap(([name, config]) => (config.length === 0 ? [`  ${name}: {}`] : [`  ${name}:`, ...config])));
+    lines.push('processors:', ...section(processors));
   }
   lines.push(
     'exporters:',
     '  prometheus: {}',
+    ...section(exporters),
     'service:',
     '  pipelines:',
     '    metrics:',
     '      receivers: [filesystem]',
     ...(processors.length === 0 ? [] : [`      processors: [${processors.map(([name]) => name).join(', ')}]`]),
-    '      exporters: [prometheus]',
+    `      exporters: [${['prometheus', ...exporters.map(([name]) => name)].join(', ')}]`,
     '',
   );
   return lines.join('\n');
