@@ -50,7 +50,7 @@ export const schema = {
     default: 10_000,
   },
   max_concurrent_pulls: {
-    doc: 'Pulls answered at once by this exporter; a pull beyond them gets 503 with Retry-After at once instead of queueing (each pull holds its batch in memory until it is sent).',
+    doc: 'Pulls answered at once by this exporter; a pull beyond them gets 503 with Retry-After at once instead of queueing (each pull holds its batch in memory until it is sent). Plain pulls that arrive while another is being collected share its collection and answer, and each still counts here.',
     format: 'nat',
     default: 8,
   },

@@ -8,6 +8,7 @@ import { PipelineFanIn } from '../../pipeline/fan-in.ts';
 import { DURATION_BUCKETS_SECONDS } from '../../pipeline/self-telemetry.ts';
 import { countPoints, ExporterTelemetry, exporterTemporality } from '../exporter-telemetry.ts';
 import type { PrometheusExporterConfig } from './config.ts';
+import { PullCoalescer } from './pull-coalescer.ts';
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from './text-writer.ts';
 
 /**
@@ -50,9 +51,17 @@ class PullReader extends MetricReader {
   }
 }
 
+interface Rendered {
+  readonly chunks: Iterable<string>;
+  readonly errors: unknown[];
+  readonly points: number;
+}
+
 /**
  * Prometheus pull endpoint on the agent's HTTP server. Each scrape runs one collection of
- * every pipeline that names this exporter, under the scraper's own timeout.
+ * every pipeline that names this exporter, under the scraper's own timeout; plain pulls that
+ * arrive while one is being collected and rendered share it (`?job=` pulls already share their
+ * target scrapes, and render lazily to keep their larger answers out of memory).
  */
 export class PrometheusExporter implements Exporter {
   readonly reader: MetricReader;
@@ -65,6 +74,7 @@ export class PrometheusExporter implements Exporter {
   #scrapes: Counter | undefined;
   #scrapeDuration: Histogram | undefined;
   readonly #telemetry: ExporterTelemetry;
+  readonly #plainPulls = new PullCoalescer<Rendered>();
 
   constructor(settings: ComponentSettings, config: PrometheusExporterConfig) {
     this.#settings = settings;
@@ -113,7 +123,7 @@ export class PrometheusExporter implements Exporter {
   }
 
   /** One collection, its exposition rendered lazily in pieces of about 64 K characters. */
-  async #render(timeoutMs: number, selectors: Record<string, string>, signal?: AbortSignal): Promise<{ chunks: Iterable<string>; errors: unknown[]; points: number }> {
+  async #render(timeoutMs: number, selectors: Record<string, string>, signal?: AbortSignal): Promise<Rendered> {
     const ctx = collectContext(timeoutMs, selectors, signal);
     // A pull for one job answers with that job's series only, without the agent's own telemetry.
     const narrowed = Object.keys(selectors).length > 0;
@@ -175,7 +185,15 @@ export class PrometheusExporter implements Exporter {
     res.once('close', () => aborted.abort());
     let points = 0;
     try {
-      const rendered = await this.#render(this.#timeoutFor(req), narrowed.selectors, aborted.signal);
+      const timeoutMs = this.#timeoutFor(req);
+      const rendered =
+        Object.keys(narrowed.selectors).length > 0
+          ? await this.#render(timeoutMs, narrowed.selectors, aborted.signal)
+          : // Rendered whole so every pull sharing it can send it from the start.
+            await this.#plainPulls.run('', aborted.signal, async (signal) => {
+              const r = await this.#render(timeoutMs, {}, signal);
+              return { ...r, chunks: [...r.chunks] };
+            });
       points = rendered.points;
       this.#errorLog.report(rendered.errors, 'scrape');
       if (rendered.errors.length > 0) this.#telemetry.erred('collection');
