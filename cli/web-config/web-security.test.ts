@@ -29,11 +29,11 @@ describe('WebSecurity: changes to the web config', () => {
     assert.equal(security.isOpen('/healthz'), true);
     assert.equal(security.isOpen('/metrics'), false);
 
-    security.poll();
+    await security.poll();
     assert.equal(logs.length, 0, 'nothing changed, nothing logged');
 
     writeFileSync(file, `basic_auth_users: { bob: "${bob}" }\nauth_excluded_paths: [/healthz, /metrics]\nhttp_server_config: { headers: { X-Frame-Options: sameorigin } }\n`);
-    security.poll();
+    await security.poll();
     assert.ok(logs.some((l) => l['msg'] === 'web config reloaded'));
     assert.equal(await security.authenticate(request(basic('alice', 'alice-pw'))), 'denied', 'a removed user is refused');
     assert.equal(await security.authenticate(request(basic('bob', 'bob-pw'))), 'ok');
@@ -42,17 +42,17 @@ describe('WebSecurity: changes to the web config', () => {
     assert.deepEqual(security.headers, { 'X-Frame-Options': 'sameorigin' });
 
     writeFileSync(file, 'basic_auth_users: { bob: not-a-hash }\n');
-    security.poll();
+    await security.poll();
     const warning = logs.find((l) => l['msg'] === 'changed web config not usable; keeping the previous one');
     assert.match(JSON.stringify(warning?.['problems']), /web\.yaml:1:\d+: basic_auth_users::bob: is not a bcrypt hash/);
     assert.equal(await security.authenticate(request(basic('bob', 'bob-pw'))), 'ok', 'the previous users stay in force');
-    security.poll();
+    await security.poll();
     assert.equal(logs.filter((l) => l['msg'] === 'changed web config not usable; keeping the previous one').length, 1, 'a bad file is reported once, not on every poll');
 
     const pki = await makeTestPki();
     try {
       writeFileSync(file, `tls_server_config: { cert_file: ${pki.serverCertFile}, key_file: ${pki.serverKeyFile} }\nbasic_auth_users: { alice: "${alice}" }\n`);
-      security.poll();
+      await security.poll();
       assert.ok(logs.some((l) => typeof l['msg'] === 'string' && l['msg'].includes('takes a restart')), 'switching TLS on is logged as needing a restart');
       assert.equal(security.tls, undefined, 'the server stays plain HTTP');
       assert.equal(await security.authenticate(request(basic('alice', 'alice-pw'))), 'ok', 'the rest of the change is in force');
@@ -61,7 +61,7 @@ describe('WebSecurity: changes to the web config', () => {
     }
 
     writeFileSync(file, '');
-    security.poll();
+    await security.poll();
     assert.equal(security.isOpen('/metrics'), true, 'no credentials configured: everything open');
     assert.equal(await security.authenticate(request()), 'missing');
   });

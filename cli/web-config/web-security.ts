@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Env } from '../../config/env-expand.ts';
 import { ConfigValidationError } from '../../config/issues.ts';
 import { errorMessage } from '../../pipeline/errors.ts';
+import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
 import { Authenticator, type AuthOutcome } from './authenticator.ts';
 import { loadWebConfigFile, readTokenFile, type LoadedWebConfig } from './load.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.ts';
@@ -46,8 +47,11 @@ export class WebSecurity {
   #config: WebConfig;
   #authenticator: Authenticator;
   #tokenDigests: Map<string, Buffer>;
-  /** Content hash of every watched file as last seen (changed or not usable). */
+  /** Content hash of every watched file as last seen (or its read error). */
   #seen = new Map<string, string>();
+  /** Polls stat the watched files and read one only when its stat changed. */
+  readonly #snapshots = new FileSnapshots(MAX_WATCHED_BYTES);
+  #polling = false;
   #timer: NodeJS.Timeout | undefined;
   #onTls: ((context: SecureContextOptions) => void) | undefined;
 
@@ -130,7 +134,7 @@ export class WebSecurity {
   start(onTls: (context: SecureContextOptions) => void): void {
     this.#onTls = onTls;
     if (this.#timer) return;
-    this.#timer = setInterval(() => this.poll(), this.#pollIntervalMs);
+    this.#timer = setInterval(() => void this.poll(), this.#pollIntervalMs);
     this.#timer.unref();
   }
 
@@ -139,20 +143,28 @@ export class WebSecurity {
     this.#timer = undefined;
   }
 
-  /** One look for changes (the timer calls it; tests may too). Never throws. */
-  poll(): void {
+  /** One look for changes (the timer calls it; tests may too). Never rejects; a poll still under way makes it a no-op. */
+  async poll(): Promise<void> {
+    if (this.#polling) return;
+    this.#polling = true;
     try {
-      this.#poll();
+      await this.#poll();
     } catch (err) {
       this.#logger.error({ err, webConfig: this.#config.source }, 'checking the web config for changes failed');
+    } finally {
+      this.#polling = false;
     }
   }
 
-  #poll(): void {
-    const now = this.#fingerprints(this.#config);
-    const changed = [...now].filter(([file, hash]) => this.#seen.get(file) !== hash).map(([file]) => file);
+  async #poll(): Promise<void> {
+    const changed: string[] = [];
+    for (const file of watchedFiles(this.#config)) {
+      const state = await this.#stateOf(file);
+      if (this.#seen.get(file) === state) continue;
+      this.#seen.set(file, state);
+      changed.push(file);
+    }
     if (changed.length === 0) return;
-    this.#seen = now;
     if (changed.includes(this.#config.source)) {
       this.#reloadAll();
       return;
@@ -219,20 +231,45 @@ export class WebSecurity {
     });
   }
 
-  /** A hash of each watched file's bytes (or of its read error), to notice any change. */
+  /**
+   * A watched file's state for change detection: a hash of its bytes, or its read error. The
+   * file is read (and hashed) only when its stat changed since the last poll.
+   */
+  async #stateOf(file: string): Promise<string> {
+    try {
+      const { contents, changed } = await this.#snapshots.read(file);
+      const previous = this.#seen.get(file);
+      if (!changed && previous !== undefined && !previous.startsWith('error: ')) return previous;
+      return hashOf(contents);
+    } catch (err) {
+      return `error: ${errorMessage(err)}`;
+    }
+  }
+
+  /**
+   * The same states for the files just loaded, read synchronously: loading read them that way a
+   * moment ago, and a change made before the first poll must still count as one.
+   */
   #fingerprints(config: WebConfig): Map<string, string> {
     const out = new Map<string, string>();
     for (const file of watchedFiles(config)) {
-      let hash: string;
+      let state: string;
       try {
-        const { size, mtimeMs } = statSync(file);
-        // A file grown past any sane size is not read every few seconds; its size and time still show a change.
-        hash = size > MAX_WATCHED_BYTES ? `large: ${size} ${mtimeMs}` : createHash('sha256').update(readFileSync(file)).digest('base64');
+        const info = statSync(file);
+        // Worded as FileSnapshots words them, so an unchanged problem is not seen as a change.
+        if (!info.isFile()) throw new Error(`${file} is not a regular file`);
+        if (info.size > MAX_WATCHED_BYTES) throw new Error(`${file} is larger than ${MAX_WATCHED_BYTES} bytes`);
+        state = hashOf(readFileSync(file));
       } catch (err) {
-        hash = `error: ${errorMessage(err)}`;
+        const code = (err as NodeJS.ErrnoException).code;
+        state = `error: ${code === undefined ? errorMessage(err) : `cannot read ${file}: ${code}`}`;
       }
-      out.set(file, hash);
+      out.set(file, state);
     }
     return out;
   }
+}
+
+function hashOf(contents: Buffer): string {
+  return createHash('sha256').update(contents).digest('base64');
 }
