@@ -6,8 +6,6 @@
 // must arrive; the agent must log no write failure; `collect --once` must work there too.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -20,24 +18,15 @@ import { KubeletTree, MountNamespace } from '../support/mountns.ts';
 import { requirePrereqs } from '../support/prereqs.ts';
 import { makeTempDir, waitFor } from '../support/proc.ts';
 import { Pushgateway } from '../support/pushgateway.ts';
+import { ScriptedServer, type Answer, type RequestInfo } from '../support/scripted-server.ts';
 
 const NODE = 'ro-node';
 const POD_UID = '0d0d0d0d-1111-4222-8333-444444444444';
 
-/** A loopback server: `/metrics` is a scrape target, `/v1/metrics` an OTLP receiver that counts. */
-async function startSink(): Promise<{ server: Server; port: number; otlpRequests: () => number }> {
-  let otlp = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.url === '/v1/metrics') {
-        otlp++;
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      } else res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end('# TYPE shop_orders_total counter\nshop_orders_total 7\n');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port, otlpRequests: () => otlp };
+/** The loopback stand-in's answers: `/v1/metrics` is an OTLP receiver, anything else a scrape target. */
+function sinkScript(request: RequestInfo): Answer {
+  if (request.path === '/v1/metrics') return { body: '{}', contentType: 'application/json' };
+  return { body: '# TYPE shop_orders_total counter\nshop_orders_total 7\n', contentType: 'text/plain; version=0.0.4' };
 }
 
 function agentConfig(o: { kubeletRoot: string; hostRoot: string; dockerEndpoint: string; sinkPort: number; gateway: string }): string {
@@ -83,7 +72,7 @@ describe('the agent needs no write access outside its temp dir', () => {
   let ns: MountNamespace | undefined;
   let api: KubeApiServer | undefined;
   let gateway: Pushgateway | undefined;
-  let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+  let sink: ScriptedServer | undefined;
   let hostRoot: { path: string; remove: () => Promise<void> } | undefined;
   let agent: Agent | undefined;
   let agentTmp = '';
@@ -95,7 +84,7 @@ describe('the agent needs no write access outside its temp dir', () => {
     dockerd = await Dockerd.start({ name: 'readonly' });
     await dockerd.runContainer({ name: 'ro-web', command: 'sleep 100000' });
     gateway = await Pushgateway.start();
-    sink = await startSink();
+    sink = await ScriptedServer.start({ script: sinkScript });
 
     hostRoot = await makeTempDir('nodemeter-ro-host-');
     api = await KubeApiServer.start();
@@ -139,10 +128,7 @@ describe('the agent needs no write access outside its temp dir', () => {
     await api?.stop();
     await gateway?.close();
     await dockerd?.close();
-    if (sink) {
-      sink.server.closeAllConnections();
-      await new Promise<void>((resolve) => sink!.server.close(() => resolve()));
-    }
+    await sink?.close();
     await hostRoot?.remove();
   });
 
@@ -182,7 +168,7 @@ describe('the agent needs no write access outside its temp dir', () => {
       throw new Error(`${err.message}; missing: ${missing.join(', ')}\n${agent!.describe()}`);
     });
     await waitFor('a push reached the Pushgateway', async () => ((await gateway!.scrape()).includes(`instance="${NODE}"`) ? true : undefined), { timeoutMs: 10_000 });
-    await waitFor('an OTLP export arrived', () => (sink!.otlpRequests() > 0 ? true : undefined), { timeoutMs: 10_000 });
+    await waitFor('an OTLP export arrived', () => (sink!.requests.some((r) => r.path === '/v1/metrics') ? true : undefined), { timeoutMs: 10_000 });
 
     const stopped = await agent.stop('SIGTERM');
     assert.equal(stopped.code, 0, agent.describe());

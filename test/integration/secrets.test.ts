@@ -5,8 +5,6 @@
 // refuses them (and echoes them back in its error bodies) are searched for those values: logs,
 // stderr, error messages and the /metrics exposition must hold none of them.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +13,7 @@ import { AGENT_BIN, NODE24, REPO_ROOT, startAgent, type Agent } from '../support
 import { pod } from '../support/kube-api/fixtures.ts';
 import { KubeApiServer } from '../support/kube-api/server.ts';
 import { makeTempDir, run, waitFor, type RunResult } from '../support/proc.ts';
+import { ScriptedServer, type Answer, type RequestInfo } from '../support/scripted-server.ts';
 
 const NODE = 'secret-node';
 
@@ -46,47 +45,15 @@ function assertNoLeak(where: string, text: string): void {
 }
 
 /**
- * Every request gets `status` and a body that echoes its headers, as a careless server or a
- * proxy's error page might: the agent must not pass that body on to its logs unredacted.
+ * Every request is refused with a body that echoes its headers, as a careless server or a proxy's
+ * error page might: the agent must not pass that body on to its logs unredacted.
  */
-class EchoingServer {
-  readonly requests: Array<{ path: string; headers: IncomingMessage['headers'] }> = [];
-  readonly #server: Server;
-  #port = 0;
-
-  private constructor(status: (path: string) => number) {
-    this.#server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      req.resume();
-      req.on('end', () => {
-        const path = new URL(req.url ?? '/', 'http://x').pathname;
-        this.requests.push({ path, headers: req.headers });
-        res.writeHead(status(path), { 'content-type': 'text/plain' }).end(`you sent: ${JSON.stringify(req.headers)}\n`);
-      });
-    });
-  }
-
-  static async start(status: (path: string) => number): Promise<EchoingServer> {
-    const s = new EchoingServer(status);
-    await new Promise<void>((resolve) => s.#server.listen(0, '127.0.0.1', resolve));
-    s.#port = (s.#server.address() as AddressInfo).port;
-    return s;
-  }
-
-  get origin(): string {
-    return `http://127.0.0.1:${this.#port}`;
-  }
-
-  get port(): number {
-    return this.#port;
-  }
-
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
+function echoesHeaders(request: RequestInfo): Answer {
+  // 401 for the gateways and the target; 500 for OTLP (retried).
+  return { status: request.path === '/v1/metrics' ? 500 : 401, body: `you sent: ${JSON.stringify(request.headers)}\n`, contentType: 'text/plain' };
 }
 
-function config(dir: string, echo: EchoingServer): string {
+function config(dir: string, echo: ScriptedServer): string {
   return [
     'receivers:',
     '  podscrape:',
@@ -95,19 +62,19 @@ function config(dir: string, echo: EchoingServer): string {
     'exporters:',
     '  prometheus: {}',
     '  pushgateway/basic:',
-    `    endpoint: ${echo.origin}/basic`,
+    `    endpoint: ${echo.url}/basic`,
     '    interval: 1s',
     '    basic_auth: {username: nodemeter, password: "${env:PGW_PASSWORD}"}',
     '  pushgateway/bearer:',
-    `    endpoint: ${echo.origin}/bearer`,
+    `    endpoint: ${echo.url}/bearer`,
     '    interval: 1s',
     `    bearer_token_file: ${join(dir, 'push-token')}`,
     '  pushgateway/header:',
-    `    endpoint: ${echo.origin}/header`,
+    `    endpoint: ${echo.url}/header`,
     '    interval: 1s',
     '    headers: {x-auth-token: "${env:PGW_HEADER}"}',
     '  otlphttp:',
-    `    endpoint: ${echo.origin}/v1/metrics`,
+    `    endpoint: ${echo.url}/v1/metrics`,
     '    interval: 1s',
     '    timeout: 900ms',
     '    headers: {x-api-key: "${env:OTLP_KEY}"}',
@@ -122,7 +89,7 @@ function config(dir: string, echo: EchoingServer): string {
 
 describe('secrets never appear in logs, errors, validate output or metrics', () => {
   let dir: { path: string; remove: () => Promise<void> } | undefined;
-  let echo: EchoingServer | undefined;
+  let echo: ScriptedServer | undefined;
   let api: KubeApiServer | undefined;
   let agent: Agent | undefined;
   let configPath = '';
@@ -137,8 +104,7 @@ describe('secrets never appear in logs, errors, validate output or metrics', () 
     await writeFile(join(dir.path, 'scrape-token'), `${SECRETS.SCRAPE_TOKEN}\n`);
     await writeFile(join(dir.path, 'push-token'), `${SECRETS.PGW_BEARER}\n`);
     await writeFile(join(dir.path, 'kube-token'), `${SECRETS.KUBE_TOKEN}\n`);
-    // Every destination refuses: 401 for the gateways and the target, 500 for OTLP (retried).
-    echo = await EchoingServer.start((path) => (path === '/v1/metrics' ? 500 : 401));
+    echo = await ScriptedServer.start({ script: echoesHeaders });
     configPath = join(dir.path, 'config.yaml');
     await writeFile(configPath, config(dir.path, echo));
     api = await KubeApiServer.start();
@@ -174,7 +140,7 @@ describe('secrets never appear in logs, errors, validate output or metrics', () 
         // A header name that is not a token, holding a secret value.
         .replace('x-api-key:', '"x api key":')
         // A password in the URL, which the exporters refuse.
-        .replace(`endpoint: ${echo!.origin}/header`, `endpoint: http://nodemeter:${SECRETS.PGW_HEADER}@127.0.0.1:${echo!.port}/header`)
+        .replace(`endpoint: ${echo!.url}/header`, `endpoint: http://nodemeter:${SECRETS.PGW_HEADER}@127.0.0.1:${echo!.port}/header`)
         // A password that is not a string.
         .replace('password: "${env:PGW_PASSWORD}"', 'password: ["${env:PGW_PASSWORD}"]'),
     );
