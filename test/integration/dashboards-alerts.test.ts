@@ -17,10 +17,8 @@
 // 3. filling the tmpfs volume past 85% fires NodemeterVolumeUsageHigh (read from
 //    /api/v1/alerts, `for:` shortened to 1 s in the copy) and emptying it resolves the alert.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
@@ -33,6 +31,7 @@ import { KubeletTree, MountNamespace, type Volume } from '../support/mountns.ts'
 import { requirePrereqs } from '../support/prereqs.ts';
 import { makeTempDir, run } from '../support/proc.ts';
 import { Prometheus, type ActiveAlert } from '../support/prometheus.ts';
+import { ScriptedServer, type Answer, type RequestInfo } from '../support/scripted-server.ts';
 
 const RULES_FILE = join(REPO_ROOT, 'alerts', 'nodemeter.rules.yml');
 const PROMETHEUS_RULE = join(REPO_ROOT, 'deploy', 'base', 'prometheusrule.yaml');
@@ -249,23 +248,10 @@ const STANDARD_LABELS = new Set(['le']);
 // The environment: a scrape target, an OTLP sink that accepts and one that rejects.
 
 /** `/metrics`: a tiny exposition; `/v1/metrics`: OTLP accepted (200); `/reject/v1/metrics`: 400. */
-async function startTargetServer(): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.url?.startsWith('/reject/')) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end('rejected by the test');
-      } else if (req.url === '/v1/metrics') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      } else {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end('# HELP shop_orders_total Orders.\n# TYPE shop_orders_total counter\nshop_orders_total 42\n');
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  return { server, port: typeof address === 'object' && address !== null ? address.port : 0 };
+function targetScript(request: RequestInfo): Answer {
+  if (request.path.startsWith('/reject/')) return { status: 400, body: 'rejected by the test', contentType: 'text/plain' };
+  if (request.path === '/v1/metrics') return { body: '{}', contentType: 'application/json' };
+  return { body: '# HELP shop_orders_total Orders.\n# TYPE shop_orders_total counter\nshop_orders_total 42\n', contentType: 'text/plain; version=0.0.4' };
 }
 
 function agentConfig(o: { kubeletRoot: string; rootPath: string; dockerEndpoint: string; sinkPort: number }): string {
@@ -438,7 +424,7 @@ describe('dashboard and alerting rules', () => {
     let ns: MountNamespace | undefined;
     let fuse: FuseHang | undefined;
     let api: KubeApiServer | undefined;
-    let target: { server: Server; port: number } | undefined;
+    let target: ScriptedServer | undefined;
     let hostRoot: { path: string; remove: () => Promise<void> } | undefined;
     let rulesDir: { path: string; remove: () => Promise<void> } | undefined;
     let agent: Agent | undefined;
@@ -494,7 +480,7 @@ describe('dashboard and alerting rules', () => {
       writeFileSync(join(uploads, 'photo.jpg'), Buffer.alloc(100_000, 1));
 
       // Pods to scrape: one answers, one points at a port nothing listens on.
-      target = await startTargetServer();
+      target = await ScriptedServer.start({ script: targetScript });
       const scraped = (name: string, port: number): ReturnType<typeof pod> =>
         pod(name, { namespace: 'default', node: NODE, podIP: '127.0.0.1', annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port) } });
       api.add(scraped('web-0', target.port));
@@ -527,8 +513,7 @@ describe('dashboard and alerting rules', () => {
       await ns?.close();
       await api?.stop();
       await dockerd?.close();
-      if (target) await new Promise<void>((resolve) => target!.server.close(() => resolve()));
-      target?.server.closeAllConnections();
+      await target?.close();
       await hostRoot?.remove();
       await rulesDir?.remove();
     });
