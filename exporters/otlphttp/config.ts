@@ -19,20 +19,15 @@ export interface OtlpHttpExporterConfig {
   readonly cluster_name: string;
 }
 
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  convict.addFormat({
-    // The default is empty, which this refuses: a config that leaves the endpoint out is an error.
-    name: 'otlp-http-endpoint',
-    validate(value: unknown) {
-      checkHttpEndpoint(value, 'is required: the OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics', 'must not hold credentials: use headers (with ${env:…})');
-    },
-  });
-  registerHeaderMapFormat();
-}
-registerFormats();
+// Module code runs once, so each format is registered once.
+convict.addFormat({
+  // The default is empty, which this refuses: a config that leaves the endpoint out is an error.
+  name: 'otlp-http-endpoint',
+  validate(value: unknown) {
+    checkHttpEndpoint(value, 'is required: the OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics', 'must not hold credentials: use headers (with ${env:…})');
+  },
+});
+registerHeaderMapFormat();
 
 /** Convict schema; every key documented and defaulted. */
 export const schema = {

@@ -20,28 +20,22 @@ export interface PushgatewayExporterConfig {
   readonly tls: { readonly ca_file: string; readonly insecure_skip_verify: boolean };
 }
 
-
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  convict.addFormat({
-    // The default is empty, which this refuses: a config that leaves the endpoint out is an error.
-    name: 'pushgateway-endpoint',
-    validate(value: unknown) {
-      const url = checkHttpEndpoint(value, 'is required: the Pushgateway\'s URL, e.g. http://pushgateway:9091', 'must not hold credentials: use basic_auth');
-      if (url.search !== '' || url.hash !== '') throw new Error('must not have a query or fragment (the group path is appended to it)');
-    },
-  });
-  convict.addFormat({
-    name: 'non-empty-string',
-    validate(value: unknown) {
-      if (typeof value !== 'string' || value === '') throw new Error('must be a non-empty string');
-    },
-  });
-  registerHeaderMapFormat();
-}
-registerFormats();
+// Module code runs once, so each format is registered once.
+convict.addFormat({
+  // The default is empty, which this refuses: a config that leaves the endpoint out is an error.
+  name: 'pushgateway-endpoint',
+  validate(value: unknown) {
+    const url = checkHttpEndpoint(value, 'is required: the Pushgateway\'s URL, e.g. http://pushgateway:9091', 'must not hold credentials: use basic_auth');
+    if (url.search !== '' || url.hash !== '') throw new Error('must not have a query or fragment (the group path is appended to it)');
+  },
+});
+convict.addFormat({
+  name: 'non-empty-string',
+  validate(value: unknown) {
+    if (typeof value !== 'string' || value === '') throw new Error('must be a non-empty string');
+  },
+});
+registerHeaderMapFormat();
 
 /** Convict schema; every key documented and defaulted. */
 export const schema = {

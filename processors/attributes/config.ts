@@ -95,13 +95,8 @@ export function checkAction(item: Record<string, unknown>, at: string): void {
   }
 }
 
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  convict.addFormat({ name: 'attribute-actions', validate: objectList('attribute actions', checkAction) });
-}
-registerFormats();
+// Module code runs once, so each format is registered once.
+convict.addFormat({ name: 'attribute-actions', validate: objectList('attribute actions', checkAction) });
 
 export const schema = {
   actions: {

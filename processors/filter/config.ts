@@ -25,24 +25,19 @@ export interface FilterConfig {
 
 export const MATCH_TYPES: readonly MatchType[] = ['strict', 'regexp'];
 
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  convict.addFormat({
-    name: 'filter-attribute-conditions',
-    validate(value: unknown) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of attribute keys to values');
-      for (const [key, condition] of Object.entries(value as Record<string, unknown>)) {
-        if (key === '') throw new Error('has an empty attribute key');
-        if (typeof condition !== 'string' && typeof condition !== 'number' && typeof condition !== 'boolean') {
-          throw new Error(`attribute "${key}": the value must be a string, number or boolean, got ${JSON.stringify(condition) ?? typeof condition}`);
-        }
+// Module code runs once, so each format is registered once.
+convict.addFormat({
+  name: 'filter-attribute-conditions',
+  validate(value: unknown) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of attribute keys to values');
+    for (const [key, condition] of Object.entries(value as Record<string, unknown>)) {
+      if (key === '') throw new Error('has an empty attribute key');
+      if (typeof condition !== 'string' && typeof condition !== 'number' && typeof condition !== 'boolean') {
+        throw new Error(`attribute "${key}": the value must be a string, number or boolean, got ${JSON.stringify(condition) ?? typeof condition}`);
       }
-    },
-  });
-}
-registerFormats();
+    }
+  },
+});
 
 function matchType(what: string) {
   return {

@@ -56,32 +56,27 @@ function associationRules(what: string, sources: readonly string[], namedSource:
   });
 }
 
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  convict.addFormat({ name: 'k8s-pod-association', validate: associationRules('pod association rules', POD_SOURCES, 'pod_name') });
-  convict.addFormat({ name: 'k8s-volume-association', validate: associationRules('volume association rules', VOLUME_SOURCES, 'pvc') });
-  convict.addFormat({
-    name: 'k8s-extract-rules',
-    validate: objectList('extraction rules', (item, at) => {
-      onlyKeys(item, at, ['from', 'key', 'key_regex', 'tag_name']);
-      oneOf(item, at, 'from', METADATA_SOURCES);
-      nonEmptyString(item, at, 'key', false);
-      nonEmptyString(item, at, 'key_regex', false);
-      nonEmptyString(item, at, 'tag_name', false);
-      if ((item['key'] === undefined) === (item['key_regex'] === undefined)) throw new Error(`${at}: give exactly one of "key" and "key_regex"`);
-      if (typeof item['key_regex'] === 'string') {
-        try {
-          new RegExp(item['key_regex']);
-        } catch (err) {
-          throw new Error(`${at}: key_regex is not a valid regular expression: ${(err as Error).message}`, { cause: err });
-        }
+// Module code runs once, so each format is registered once.
+convict.addFormat({ name: 'k8s-pod-association', validate: associationRules('pod association rules', POD_SOURCES, 'pod_name') });
+convict.addFormat({ name: 'k8s-volume-association', validate: associationRules('volume association rules', VOLUME_SOURCES, 'pvc') });
+convict.addFormat({
+  name: 'k8s-extract-rules',
+  validate: objectList('extraction rules', (item, at) => {
+    onlyKeys(item, at, ['from', 'key', 'key_regex', 'tag_name']);
+    oneOf(item, at, 'from', METADATA_SOURCES);
+    nonEmptyString(item, at, 'key', false);
+    nonEmptyString(item, at, 'key_regex', false);
+    nonEmptyString(item, at, 'tag_name', false);
+    if ((item['key'] === undefined) === (item['key_regex'] === undefined)) throw new Error(`${at}: give exactly one of "key" and "key_regex"`);
+    if (typeof item['key_regex'] === 'string') {
+      try {
+        new RegExp(item['key_regex']);
+      } catch (err) {
+        throw new Error(`${at}: key_regex is not a valid regular expression: ${(err as Error).message}`, { cause: err });
       }
-    }),
-  });
-}
-registerFormats();
+    }
+  }),
+});
 
 export const DEFAULT_POD_ASSOCIATION: readonly PodAssociationRule[] = [
   { from: 'pod_uid', attribute: 'pod_uid' },

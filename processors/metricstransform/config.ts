@@ -53,13 +53,8 @@ export function checkTransform(item: Record<string, unknown>, at: string): void 
   }
 }
 
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  convict.addFormat({ name: 'metric-transforms', validate: objectList('metric transforms', checkTransform) });
-}
-registerFormats();
+// Module code runs once, so each format is registered once.
+convict.addFormat({ name: 'metric-transforms', validate: objectList('metric transforms', checkTransform) });
 
 export const schema = {
   transforms: {

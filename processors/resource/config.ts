@@ -18,28 +18,23 @@ export interface ResourceConfig {
 
 export const ACTIONS: readonly ResourceAction[] = ['insert', 'update', 'upsert', 'delete'];
 
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  convict.addFormat({
-    name: 'resource-attribute-actions',
-    validate: objectList('resource attribute actions', (item, at) => {
-      onlyKeys(item, at, ['key', 'value', 'action']);
-      nonEmptyString(item, at, 'key', true);
-      oneOf(item, at, 'action', ACTIONS);
-      const value = item['value'];
-      if (item['action'] === 'delete') {
-        if (value !== undefined) throw new Error(`${at}: "value" is not allowed with action delete`);
-        return;
-      }
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw new Error(`${at}: "value" must be a string, number or boolean for action ${String(item['action'])}`);
-      }
-    }),
-  });
-}
-registerFormats();
+// Module code runs once, so each format is registered once.
+convict.addFormat({
+  name: 'resource-attribute-actions',
+  validate: objectList('resource attribute actions', (item, at) => {
+    onlyKeys(item, at, ['key', 'value', 'action']);
+    nonEmptyString(item, at, 'key', true);
+    oneOf(item, at, 'action', ACTIONS);
+    const value = item['value'];
+    if (item['action'] === 'delete') {
+      if (value !== undefined) throw new Error(`${at}: "value" is not allowed with action delete`);
+      return;
+    }
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new Error(`${at}: "value" must be a string, number or boolean for action ${String(item['action'])}`);
+    }
+  }),
+});
 
 export const schema = {
   attributes: {

@@ -36,37 +36,32 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** An annotation or label key prefix: a DNS subdomain. */
 const PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  convict.addFormat({
-    name: 'podscrape-discovery',
-    validate: objectList('discovery rules', (item, at) => {
-      const kind = 'annotations' in item ? 'annotations' : 'aggregator' in item ? 'aggregator' : undefined;
-      if (kind === undefined) throw new Error(`${at}: give "annotations: <prefix>" (with "job") or "aggregator: <prefix>"`);
-      onlyKeys(item, at, kind === 'annotations' ? ['annotations', 'job', 'mode'] : ['aggregator', 'mode']);
-      nonEmptyString(item, at, kind, true);
-      if (!PREFIX.test(item[kind] as string)) throw new Error(`${at}: "${kind}" must be a key prefix such as prometheus.io, got ${JSON.stringify(item[kind])}`);
-      if (kind === 'annotations') nonEmptyString(item, at, 'job', true);
-      if (item['mode'] !== undefined) oneOf(item, at, 'mode', MODES);
-    }),
-  });
-  convict.addFormat({
-    name: 'podscrape-target-labels',
-    validate(value: unknown) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`must be a map of ${TARGET_LABEL_SOURCES.join(', ')} to label names`);
-      for (const [from, label] of Object.entries(value)) {
-        if (!TARGET_LABEL_SOURCES.includes(from as TargetLabelSource)) throw new Error(`unknown key "${from}" (allowed: ${TARGET_LABEL_SOURCES.join(', ')})`);
-        if (typeof label !== 'string' || (label !== '' && (!LABEL_NAME.test(label) || label.startsWith('__')))) {
-          throw new Error(`"${from}" maps to ${JSON.stringify(label)}, which is not a label name (or "" to leave it out)`);
-        }
-        if (label === 'job' || label === 'instance') throw new Error(`"${from}" maps to "${label}", which the receiver sets itself`);
+// Module code runs once, so each format is registered once.
+convict.addFormat({
+  name: 'podscrape-discovery',
+  validate: objectList('discovery rules', (item, at) => {
+    const kind = 'annotations' in item ? 'annotations' : 'aggregator' in item ? 'aggregator' : undefined;
+    if (kind === undefined) throw new Error(`${at}: give "annotations: <prefix>" (with "job") or "aggregator: <prefix>"`);
+    onlyKeys(item, at, kind === 'annotations' ? ['annotations', 'job', 'mode'] : ['aggregator', 'mode']);
+    nonEmptyString(item, at, kind, true);
+    if (!PREFIX.test(item[kind] as string)) throw new Error(`${at}: "${kind}" must be a key prefix such as prometheus.io, got ${JSON.stringify(item[kind])}`);
+    if (kind === 'annotations') nonEmptyString(item, at, 'job', true);
+    if (item['mode'] !== undefined) oneOf(item, at, 'mode', MODES);
+  }),
+});
+convict.addFormat({
+  name: 'podscrape-target-labels',
+  validate(value: unknown) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`must be a map of ${TARGET_LABEL_SOURCES.join(', ')} to label names`);
+    for (const [from, label] of Object.entries(value)) {
+      if (!TARGET_LABEL_SOURCES.includes(from as TargetLabelSource)) throw new Error(`unknown key "${from}" (allowed: ${TARGET_LABEL_SOURCES.join(', ')})`);
+      if (typeof label !== 'string' || (label !== '' && (!LABEL_NAME.test(label) || label.startsWith('__')))) {
+        throw new Error(`"${from}" maps to ${JSON.stringify(label)}, which is not a label name (or "" to leave it out)`);
       }
-    },
-  });
-}
-registerFormats();
+      if (label === 'job' || label === 'instance') throw new Error(`"${from}" maps to "${label}", which the receiver sets itself`);
+    }
+  },
+});
 
 /** Convict schema; every key documented and defaulted. */
 export const schema = {

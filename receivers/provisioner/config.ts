@@ -31,25 +31,20 @@ function absolutePath(item: Record<string, unknown>, at: string, key: string, re
   if (typeof value === 'string' && value.includes('\0')) throw new Error(`${at}: "${key}" must not contain a NUL byte`);
 }
 
-let formatsRegistered = false;
-function registerFormats(): void {
-  if (formatsRegistered) return;
-  formatsRegistered = true;
-  convict.addFormat({
-    name: 'provisioner-discovery-directories',
-    validate: objectList('discovery directories', (item, at) => {
-      onlyKeys(item, at, DISCOVERY_KEYS);
-      nonEmptyString(item, at, 'storage_class', true);
-      absolutePath(item, at, 'host_dir', true);
-      absolutePath(item, at, 'mount_dir', false);
-      if (item['volume_mode'] !== undefined) oneOf(item, at, 'volume_mode', VOLUME_MODES);
-      nonEmptyString(item, at, 'name_pattern', false);
-      const problem = typeof item['name_pattern'] === 'string' ? namePatternProblem(item['name_pattern']) : undefined;
-      if (problem) throw new Error(`${at}: "name_pattern" is not a pattern: ${problem}`);
-    }),
-  });
-}
-registerFormats();
+// Module code runs once, so each format is registered once.
+convict.addFormat({
+  name: 'provisioner-discovery-directories',
+  validate: objectList('discovery directories', (item, at) => {
+    onlyKeys(item, at, DISCOVERY_KEYS);
+    nonEmptyString(item, at, 'storage_class', true);
+    absolutePath(item, at, 'host_dir', true);
+    absolutePath(item, at, 'mount_dir', false);
+    if (item['volume_mode'] !== undefined) oneOf(item, at, 'volume_mode', VOLUME_MODES);
+    nonEmptyString(item, at, 'name_pattern', false);
+    const problem = typeof item['name_pattern'] === 'string' ? namePatternProblem(item['name_pattern']) : undefined;
+    if (problem) throw new Error(`${at}: "name_pattern" is not a pattern: ${problem}`);
+  }),
+});
 
 export interface ProvisionerReceiverConfig {
   node_affinity_key: string;
