@@ -8,19 +8,15 @@ export const RESERVED_HEADERS: readonly string[] = ['content-type', 'content-len
 /** An HTTP token (RFC 9110): what a header name may be. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-let formatRegistered = false;
-/** Registers `http-header-map`: only the shape, names and values are checked by {@link headerProblems}. */
-export function registerHeaderMapFormat(): void {
-  if (formatRegistered) return;
-  formatRegistered = true;
-  convict.addFormat({
-    // A failing format's message would hold the whole map, secrets included.
-    name: 'http-header-map',
-    validate(value: unknown) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of header names to string values');
-    },
-  });
-}
+// `http-header-map`, registered when this module is first imported (once): only the shape; names
+// and values are checked by {@link headerProblems}.
+convict.addFormat({
+  // A failing format's message would hold the whole map, secrets included.
+  name: 'http-header-map',
+  validate(value: unknown) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of header names to string values');
+  },
+});
 
 /** Problems with configured headers; messages name the header, never its value. */
 export function headerProblems(headers: Readonly<Record<string, unknown>>): Array<{ path: string; message: string }> {

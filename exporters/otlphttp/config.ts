@@ -1,6 +1,6 @@
 import '../../config/formats.ts';
 import convict from 'convict';
-import { checkHttpEndpoint, headerProblems, registerHeaderMapFormat } from '../push-config.ts';
+import { checkHttpEndpoint, headerProblems } from '../push-config.ts';
 
 export type OtlpProtocol = 'http/json' | 'http/protobuf';
 export type OtlpCompression = 'gzip' | 'none';
@@ -27,7 +27,6 @@ convict.addFormat({
     checkHttpEndpoint(value, 'is required: the OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics', 'must not hold credentials: use headers (with ${env:…})');
   },
 });
-registerHeaderMapFormat();
 
 /** Convict schema; every key documented and defaulted. */
 export const schema = {

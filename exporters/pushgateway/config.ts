@@ -1,6 +1,6 @@
 import '../../config/formats.ts';
 import convict from 'convict';
-import { checkHttpEndpoint, headerProblems, registerHeaderMapFormat } from '../push-config.ts';
+import { checkHttpEndpoint, headerProblems } from '../push-config.ts';
 
 export interface PushgatewayExporterConfig {
   /** Base URL of the Pushgateway (`http(s)://host:port`, optionally with a path prefix). */
@@ -35,7 +35,6 @@ convict.addFormat({
     if (typeof value !== 'string' || value === '') throw new Error('must be a non-empty string');
   },
 });
-registerHeaderMapFormat();
 
 /** Convict schema; every key documented and defaulted. */
 export const schema = {
