@@ -142,7 +142,7 @@ export class PrometheusExporter implements Exporter {
 
   /** A plain pull's answer, shared with the plain pulls that arrive while it is produced. */
   #renderShared(timeoutMs: number, gone: AbortSignal): Promise<Rendered> {
-    return this.#plainPulls.run('', gone, async (signal) => {
+    return this.#plainPulls.run(gone, async (signal) => {
       const r = await this.#render(timeoutMs, {}, signal);
       // Rendered whole so every pull sharing it can send it from the start, as bytes: the
       // chunks' strings are ropes of many small pieces that, kept alive, would all be

@@ -24,43 +24,31 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 test('callers arriving while a production runs share it; one after it ended starts another', async () => {
   const c = new PullCoalescer<string>();
   const m = manual();
-  const a = c.run('k', new AbortController().signal, m.produce);
-  const b = c.run('k', new AbortController().signal, m.produce);
+  const a = c.run(new AbortController().signal, m.produce);
+  const b = c.run(new AbortController().signal, m.produce);
   await tick();
   assert.equal(m.calls(), 1);
-  assert.equal(c.inFlight, 1);
+  assert.equal(c.producing, true);
   m.finish('one');
   assert.deepEqual(await Promise.all([a, b]), ['one', 'one']);
-  assert.equal(c.inFlight, 0);
-  const later = c.run('k', new AbortController().signal, m.produce);
+  assert.equal(c.producing, false);
+  const later = c.run(new AbortController().signal, m.produce);
   await tick();
   assert.equal(m.calls(), 2);
   m.finish('two');
   assert.equal(await later, 'two');
 });
 
-test('different keys never share', async () => {
-  const c = new PullCoalescer<string>();
-  const m = manual();
-  const a = c.run('a', new AbortController().signal, m.produce);
-  const b = c.run('b', new AbortController().signal, m.produce);
-  await tick();
-  assert.equal(m.calls(), 2);
-  m.finish('for a');
-  m.finish('for b');
-  assert.deepEqual(await Promise.all([a, b]), ['for a', 'for b']);
-});
-
 test('a failure reaches every caller sharing it, and the next caller starts afresh', async () => {
   const c = new PullCoalescer<string>();
   const m = manual();
-  const a = c.run('k', new AbortController().signal, m.produce);
-  const b = c.run('k', new AbortController().signal, m.produce);
+  const a = c.run(new AbortController().signal, m.produce);
+  const b = c.run(new AbortController().signal, m.produce);
   await tick();
   m.fail(new Error('collection failed'));
   await assert.rejects(a, /collection failed/);
   await assert.rejects(b, /collection failed/);
-  const next = c.run('k', new AbortController().signal, m.produce);
+  const next = c.run(new AbortController().signal, m.produce);
   await tick();
   assert.equal(m.calls(), 2);
   m.finish('ok');
@@ -72,15 +60,15 @@ test('the production is aborted only when every caller has gone, and then a new 
   const m = manual();
   const goneA = new AbortController();
   const goneB = new AbortController();
-  const a = c.run('k', goneA.signal, m.produce);
-  const b = c.run('k', goneB.signal, m.produce);
+  const a = c.run(goneA.signal, m.produce);
+  const b = c.run(goneB.signal, m.produce);
   await tick();
   goneA.abort();
   assert.equal(m.signals[0]!.aborted, false, 'one caller left, the other still waits');
   goneB.abort();
   assert.equal(m.signals[0]!.aborted, true, 'the last caller left');
-  assert.equal(c.inFlight, 0);
-  const fresh = c.run('k', new AbortController().signal, m.produce);
+  assert.equal(c.producing, false);
+  const fresh = c.run(new AbortController().signal, m.produce);
   await tick();
   assert.equal(m.calls(), 2, 'a caller after everyone left starts a new production');
   m.finish('aborted anyway');
@@ -95,7 +83,7 @@ test('a caller whose signal is already aborted does not keep the production aliv
   const m = manual();
   const gone = new AbortController();
   gone.abort();
-  const a = c.run('k', gone.signal, m.produce);
+  const a = c.run(gone.signal, m.produce);
   await tick();
   assert.equal(m.signals[0]!.aborted, true);
   m.finish('x');
