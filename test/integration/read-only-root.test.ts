@@ -119,7 +119,6 @@ describe('the agent needs no write access outside its temp dir', () => {
     ].join('\n');
     const r = await ns.exec('sh', ['-c', script], { allowFail: true });
     assert.equal(r.stderr, '', `remounting read-only:\n${r.stderr}`);
-
   });
 
   after(async () => {
