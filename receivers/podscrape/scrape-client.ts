@@ -12,6 +12,7 @@ import { createGunzip, type Gunzip } from 'node:zlib';
 import { VERSION } from '../../cli/version.ts';
 import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
 import { isTlsFailure } from '../../pipeline/tls-failure.ts';
+import { BodyBuffer } from './body-buffer.ts';
 import { CaFileError, ScrapeAgents, type AgentKey, type ScrapeTlsOptions } from './scrape-agents.ts';
 import { ScrapeError, redactUrl } from './scrape-error.ts';
 
@@ -419,9 +420,9 @@ function runExchange(x: Exchange): Promise<ScrapeResponse> {
         return;
       }
 
-      const chunks: Buffer[] = [];
+      // Decompressed sizes are not declared; an identity body's is its Content-Length.
+      const body = new BodyBuffer(encoding === 'identity' && Number.isSafeInteger(declared) ? declared : undefined);
       let wireBytes = 0;
-      let bodyBytes = 0;
       const succeed = (): void => {
         if (settled) return;
         settled = true;
@@ -429,7 +430,7 @@ function runExchange(x: Exchange): Promise<ScrapeResponse> {
         resolve({
           status,
           contentType: res.headers['content-type'] ?? '',
-          body: Buffer.concat(chunks, bodyBytes),
+          body: body.take(),
           wireBytes,
           durationMs: performance.now() - x.started,
           contentEncoding: encoding,
@@ -441,14 +442,13 @@ function runExchange(x: Exchange): Promise<ScrapeResponse> {
         decoder = gunzip;
         gunzip.on('data', (chunk: Buffer) => {
           if (settled) return;
-          bodyBytes += chunk.length;
-          // Checked per output chunk (16 KiB), so a bomb costs the limit plus one chunk.
-          if (bodyBytes > x.maxDecompressedBytes) {
+          // Checked before each output chunk (16 KiB) is kept, so a bomb costs at most the limit.
+          if (body.length + chunk.length > x.maxDecompressedBytes) {
             const limit = x.maxDecompressedBytes;
             fail(new ScrapeError('decompressed_too_large', shown, `gzip body decompresses past the ${limit}-byte limit`, { limit }));
             return;
           }
-          chunks.push(chunk);
+          body.append(chunk);
         });
         gunzip.on('error', (err: NodeJS.ErrnoException) => {
           fail(new ScrapeError('bad_encoding', shown, `gzip body does not decode (${err.code ?? err.message})`, { cause: err }));
@@ -464,8 +464,7 @@ function runExchange(x: Exchange): Promise<ScrapeResponse> {
           return;
         }
         if (decoder === undefined) {
-          bodyBytes += chunk.length;
-          chunks.push(chunk);
+          body.append(chunk);
         } else if (!decoder.write(chunk)) {
           // Let the decoder catch up: wire bytes wait in the kernel, not in this process.
           res.pause();
