@@ -134,11 +134,29 @@ function rawParts(family: ParsedFamily, merger: LabelMerger, opts: ConvertOption
   return metrics;
 }
 
-interface HistogramSeries {
+// The two classes below are made with `new`, not as literals, for the reason given at the
+// parser's SampleRecord: they die when their family is converted, and literals would let V8 start
+// allocating them in the old generation during a large pull.
+
+/** One `_bucket` sample: its upper bound and its cumulative count. */
+class BucketSample {
+  readonly le: number;
+  readonly cumulative: number;
+  constructor(le: number, cumulative: number) {
+    this.le = le;
+    this.cumulative = cumulative;
+  }
+}
+
+/** One histogram series being gathered from its samples. */
+class HistogramSeries {
   readonly labels: Labels;
-  readonly buckets: Array<readonly [number, number]>;
-  count?: number;
-  sum?: number;
+  readonly buckets: BucketSample[] = [];
+  count: number | undefined;
+  sum: number | undefined;
+  constructor(labels: Labels) {
+    this.labels = labels;
+  }
 }
 
 /** `le` as a number, or undefined when it is not one. */
@@ -165,7 +183,7 @@ function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOpti
     let key = '';
     for (const name in sample.labels) if (!(isBucket && name === 'le')) key += `${name}\u0000${sample.labels[name]}\u0000`;
     let s = series.get(key);
-    if (s === undefined) series.set(key, (s = { labels: merger.merge(sample.labels, isBucket ? 'le' : undefined), buckets: [] }));
+    if (s === undefined) series.set(key, (s = new HistogramSeries(merger.merge(sample.labels, isBucket ? 'le' : undefined))));
     if (isBucket) {
       const le = bound(sample.labels.le);
       if (le === undefined) return undefined;
@@ -173,7 +191,7 @@ function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOpti
       const text = leText.get(le);
       if (text === undefined) leText.set(le, detach(sample.labels.le as string));
       else if (text !== sample.labels.le) return undefined;
-      s.buckets.push([le, sample.value]);
+      s.buckets.push(new BucketSample(le, sample.value));
     } else if (sample.name === countName) s.count = sample.value;
     else if (sample.name === sumName) s.sum = sample.value;
     else if (sample.name !== `${family.name}_created`) return undefined;
@@ -182,15 +200,15 @@ function histograms(family: ParsedFamily, merger: LabelMerger, opts: ConvertOpti
   /** The boundaries of the previous series: most series of a family share them, and one array. */
   let shared: number[] | undefined;
   for (const s of series.values()) {
-    const buckets = s.buckets.sort((a, b) => a[0] - b[0]);
+    const buckets = s.buckets.sort((a, b) => a.le - b.le);
     const last = buckets[buckets.length - 1];
-    if (last === undefined || last[0] !== Infinity) return undefined;
-    const total = s.count ?? last[1];
-    if (total !== last[1]) return undefined;
+    if (last === undefined || last.le !== Infinity) return undefined;
+    const total = s.count ?? last.cumulative;
+    if (total !== last.cumulative) return undefined;
     const boundaries: number[] = [];
     const counts: number[] = [];
     let previous = 0;
-    for (const [le, cumulative] of buckets) {
+    for (const { le, cumulative } of buckets) {
       if (cumulative < previous) return undefined;
       if (le !== Infinity) boundaries.push(le);
       counts.push(cumulative - previous);
