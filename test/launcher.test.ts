@@ -14,6 +14,14 @@ describe('launcher', () => {
     assert.equal(pkg.scripts.start, ['node', ...flags, 'bin/nodemeter.js'].join(' '));
   });
 
+  it("the image's entrypoint runs the launcher with the same Node flags", () => {
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const entrypoints = dockerfile.split('\n').filter((line) => line.startsWith('ENTRYPOINT '));
+    assert.equal(entrypoints.length, 1, `one ENTRYPOINT in the Dockerfile, found ${entrypoints.length}`);
+    const execForm = JSON.parse((entrypoints[0] as string).slice('ENTRYPOINT '.length)) as string[];
+    assert.deepEqual(execForm, ['node', ...launcherNodeFlags(), '/app/bin/nodemeter.js']);
+  });
+
   it('runs as an executable through its #! line (how npx and the installed bin start it)', () => {
     const result = spawnSync(AGENT_BIN, ['--help'], {
       encoding: 'utf8',
