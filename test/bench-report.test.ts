@@ -102,7 +102,15 @@ describe('benchmark report', () => {
     assert.match(md, /^- \*\*docker\*\*: dockerd did not start: no overlay$/m);
     assert.match(md, /^\| load \| - \| 0 s \| - \| skipped: bench\/load\.bench\.ts does not exist yet \|$/m);
     assert.match(md, /^\| parser \| a \\\| b \| 1 min 15 s \| bench\/results\/parser-2026-11-22\.json \| ok \|$/m);
-    assert.match(md, /\| odd \\\| measure ↓ \|/);
+    assert.match(md, /\| odd \\\| measure ↓ \|/);  });
+
+  it('rounds a benchmark\'s duration before splitting it into minutes and seconds', () => {
+    const took = (seconds: number): string | undefined =>
+      /^\| podscrape \| - \| ([^|]+) \|/m.exec(report([{ name: 'podscrape', parameters: '-', seconds, rows: [] }]))?.[1]?.trim();
+    assert.equal(took(119.6), '2 min 0 s');
+    assert.equal(took(59.6), '1 min 0 s');
+    assert.equal(took(59.4), '59 s');
+    assert.equal(took(125.2), '2 min 5 s');
   });
 
   it('formats figures and ratios readably', () => {

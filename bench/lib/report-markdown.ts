@@ -110,9 +110,10 @@ function tableRow(cells: readonly string[]): string {
 }
 
 function duration(seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  const m = Math.floor(seconds / 60);
-  return `${m} min ${Math.round(seconds - m * 60)} s`;
+  // Rounded first, so 119.6 s reads "2 min 0 s", not "1 min 60 s".
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole} s`;
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }
 
 export function renderReport(input: ReportInput): string {
