@@ -215,6 +215,66 @@ describe('AgentHttpServer with a web config', () => {
   });
 });
 
+/** What a TLS handshake with `options` gives: the cipher and protocol agreed, or the error's code. */
+function handshake(port: number, ca: string, options: { ciphers?: string; ecdhCurve?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; maxVersion?: 'TLSv1.2' | 'TLSv1.3' }): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...options }, () => {
+      const agreed = `${socket.getProtocol() ?? '?'} ${socket.getCipher().standardName}`;
+      socket.destroy();
+      resolve(agreed);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(`refused: ${err.code ?? err.message}`));
+  });
+}
+
+describe('AgentHttpServer TLS settings in real handshakes', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'nodemeter-http-tls-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('offers only the configured TLS 1.2 cipher suites, curves and versions', async () => {
+    const pki = await makeTestPki();
+    try {
+      const { security } = await securityFrom(
+        [
+          'tls_server_config:',
+          `  cert_file: ${pki.serverCertFile}`,
+          `  key_file: ${pki.serverKeyFile}`,
+          '  max_version: TLS12',
+          '  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]',
+          '  curve_preferences: [CurveP256]',
+          '',
+        ].join('\n'),
+        tmp,
+      );
+      const server = new AgentHttpServer({ host: '127.0.0.1', port: 0, logger, readiness: () => ({ ready: true, detail: 'ready' }), describe: () => [], security });
+      const { port } = await server.listen();
+      const ca = await readFile(pki.caFile, 'utf8');
+      try {
+        assert.equal(await handshake(port, ca, {}), 'TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 'a default client gets the one suite allowed');
+        assert.match(await handshake(port, ca, { ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305' }), /^refused: /, 'a client with other suites only');
+        assert.match(await handshake(port, ca, { ecdhCurve: 'X25519:P-384' }), /^refused: /, 'a client with other curves only');
+        assert.equal(await handshake(port, ca, { ecdhCurve: 'X25519:P-256' }), 'TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+        assert.match(await handshake(port, ca, { minVersion: 'TLSv1.3' }), /^refused: /, 'TLS 1.3 is above max_version');
+      } finally {
+        await server.close(1000);
+      }
+
+      // The defaults: TLS 1.2 and 1.3, any of Node's suites.
+      const open = await securityFrom(`tls_server_config:\n  cert_file: ${pki.serverCertFile}\n  key_file: ${pki.serverKeyFile}\n`, tmp);
+      const defaults = new AgentHttpServer({ host: '127.0.0.1', port: 0, logger, readiness: () => ({ ready: true, detail: 'ready' }), describe: () => [], security: open.security });
+      const listening = await defaults.listen();
+      try {
+        assert.match(await handshake(listening.port, ca, {}), /^TLSv1\.3 /);
+        assert.equal(await handshake(listening.port, ca, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' }), 'TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
+      } finally {
+        await defaults.close(1000);
+      }
+    } finally {
+      await pki.remove();
+    }
+  });
+});
+
 /** A client certificate for `san` signed by the CA `<name>.crt`/`<name>.key` in the PKI's dir. */
 async function clientCert(pki: TestPki, caName: string, san: string): Promise<{ cert: string; key: string }> {
   const base = join(pki.dir, `client-${caName}-${san}`);

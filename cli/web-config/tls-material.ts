@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { errorMessage } from '../../pipeline/errors.ts';
 import { ioProblem } from './io-problem.ts';
-import { TLS_VERSIONS, type PemSource, type TlsServerConfig } from './web-config.ts';
+import { CURVES, TLS_VERSIONS, type PemSource, type TlsServerConfig } from './web-config.ts';
 
 /** Certificates and keys are a few KiB; anything this big is the wrong file. */
 const MAX_PEM_BYTES = 1024 * 1024;
@@ -86,6 +86,7 @@ export function loadTlsMaterial(tls: TlsServerConfig): TlsLoadResult {
   if (certificate && privateKey && !certificate.checkPrivateKey(privateKey)) {
     problems.push({ path: keyPath, message: `the private key in ${where(tls.key, 'key')} does not match the certificate in ${where(tls.cert, 'cert')}` });
   }
+  if (certificate) problems.push(...tls12Problems(certificate, tls));
 
   let caText: string | undefined;
   if (tls.clientCa) {
@@ -136,4 +137,35 @@ export function loadTlsMaterial(tls: TlsServerConfig): TlsLoadResult {
       },
     },
   };
+}
+
+/** The named curves a certificate's EC key may be on → OpenSSL's group names (as in CURVES). */
+const KEY_CURVES: Readonly<Record<string, string>> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+
+/**
+ * Settings that would make every TLS 1.2 handshake fail with this certificate, which
+ * createSecureContext accepts without a word: no cipher suite for the key's type, or (OpenSSL's
+ * rule, not Go's) curve_preferences without the curve the certificate's own EC key is on.
+ */
+function tls12Problems(certificate: X509Certificate, tls: TlsServerConfig): TlsProblem[] {
+  const versions = Object.keys(TLS_VERSIONS);
+  if (versions.indexOf(tls.minVersion) > versions.indexOf('TLS12')) return [];
+  const key = certificate.publicKey;
+  const problems: TlsProblem[] = [];
+  const curve = key.asymmetricKeyType === 'ec' ? KEY_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
+  if (curve !== undefined && tls.curves !== undefined && !tls.curves.includes(curve)) {
+    const name = Object.keys(CURVES).find((n) => CURVES[n] === curve) ?? curve;
+    problems.push({
+      path: ['tls_server_config', 'curve_preferences'],
+      message: `leaves out ${name}, the curve of the certificate's key: OpenSSL then refuses every TLS 1.2 handshake (Go's TLS does not); add ${name}, or set min_version: TLS13`,
+    });
+  }
+  const kind = key.asymmetricKeyType === 'ec' ? 'ECDSA' : key.asymmetricKeyType === 'rsa' ? 'RSA' : undefined;
+  if (kind !== undefined && tls.cipherSuites !== undefined && !tls.cipherSuites.some((suite) => suite.includes(`-${kind}-`))) {
+    problems.push({
+      path: ['tls_server_config', 'cipher_suites'],
+      message: `has no suite for the certificate's ${kind} key, so every TLS 1.2 handshake would fail; add a TLS_ECDHE_${kind}_WITH_… suite, or set min_version: TLS13`,
+    });
+  }
+  return problems;
 }
