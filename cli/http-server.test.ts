@@ -172,6 +172,33 @@ describe('AgentHttpServer with a web config', () => {
     }
   });
 
+  it('rate_limit: past the burst a request gets 429 with Retry-After before any credential check; the probes are never limited', async () => {
+    const hash = await bcrypt.hash('s3cret', 4);
+    const { security, logs, sink } = await securityFrom(`basic_auth_users: { prometheus: "${hash}" }\nrate_limit: { interval: 30s, burst: 2 }\n`, tmp);
+    const server = new AgentHttpServer({ host: '127.0.0.1', port: 0, logger: sink, readiness: () => ({ ready: true, detail: 'ready' }), describe: () => [], security });
+    server.route('/metrics', 'exposition', (_req, res) => {
+      res.end('up 1\n');
+    });
+    const { port } = await server.listen();
+    const base = `http://127.0.0.1:${port}`;
+    const authorization = `Basic ${Buffer.from('prometheus:s3cret').toString('base64')}`;
+    try {
+      assert.equal((await fetch(`${base}/metrics`, { headers: { authorization } })).status, 200);
+      assert.equal((await fetch(`${base}/metrics`)).status, 401, 'a refused request uses up a token too');
+      const limited = await fetch(`${base}/metrics`, { headers: { authorization } });
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers.get('retry-after'), '30');
+      assert.match(await limited.text(), /rate_limit/);
+      assert.equal((await fetch(`${base}/metrics`)).status, 429, 'refused before authentication: no 401');
+      for (let i = 0; i < 5; i++) {
+        for (const path of ['/healthz', '/readyz']) assert.equal((await fetch(`${base}${path}`)).status, 200, `${path} is never limited`);
+      }
+      assert.ok(logs.some((l) => l['msg'] === 'request refused: rate_limit'));
+    } finally {
+      await server.close(1000);
+    }
+  });
+
   it('serves HTTPS, refuses plain HTTP on the port, and takes a renewed certificate without a restart', async () => {
     const pki = await makeTestPki();
     const renewed = await makeTestPki();

@@ -125,6 +125,13 @@ export class AgentHttpServer implements HttpRouter {
     if (!this.#server.listening) res.setHeader('connection', 'close');
     const security = this.#options.security;
     if (security) for (const [name, value] of Object.entries(security.headers)) res.setHeader(name, value);
+    // Before authentication: a flood is refused before any bcrypt check is paid for.
+    const admission = security?.admit(url.pathname);
+    if (admission !== undefined && !admission.admitted) {
+      this.#options.logger.debug({ remote: req.socket.remoteAddress, path: url.pathname }, 'request refused: rate_limit');
+      res.writeHead(429, { 'retry-after': String(admission.retryAfterSeconds), 'content-type': 'text/plain; charset=utf-8' }).end('too many requests (rate_limit in the web config)\n');
+      return;
+    }
     if (!security || security.isOpen(url.pathname)) {
       this.#serve(req, res, url);
       return;

@@ -78,6 +78,7 @@ basic_auth_users:
 bearer_token_hashes: ["sha256:${TOKEN_SHA}"]
 bearer_token_files: [token]
 auth_excluded_paths: [/healthz]
+rate_limit: { interval: 100ms, burst: 5 }
 `,
       ),
       {},
@@ -93,6 +94,20 @@ auth_excluded_paths: [/healthz]
     assert.deepEqual(loaded.config.bearerTokenFiles, [tokenFile], 'relative to the web config file');
     assert.equal(loaded.tokenFileDigests.get(tokenFile)?.toString('hex'), TOKEN_SHA, 'the trailing newline is not part of the token');
     assert.deepEqual(loaded.config.authExcludedPaths, ['/healthz']);
+    assert.deepEqual(loaded.config.rateLimit, { intervalMs: 100, burst: 5 });
+  });
+
+  it('rate_limit: interval 0 turns it off; an interval needs a burst of at least 1', () => {
+    assert.equal(loadWebConfigFile(file('rl-off.yaml', 'rate_limit: { interval: 0s, burst: 3 }\n'), {}).config.rateLimit, undefined);
+    assert.equal(loadWebConfigFile(file('rl-none.yaml', 'basic_auth_users: {}\n'), {}).config.rateLimit, undefined);
+    assert.deepEqual(problems('rate_limit: { interval: 1s }\n'), ['<dir>/web.yaml:1: rate_limit: needs burst, the requests let through at once, when interval is set']);
+    assert.deepEqual(problems('rate_limit:\n  interval: 1s\n  burst: 0\n'), [
+      '<dir>/web.yaml:3: rate_limit::burst: must be at least 1 when interval is set: a bucket of 0 would refuse every request',
+    ]);
+    assert.deepEqual(problems('rate_limit: { burst: 2, every: 1s }\n'), [
+      '<dir>/web.yaml:1: rate_limit: needs interval, the time between two requests such as "100ms" (0 turns the limit off)',
+      '<dir>/web.yaml:1: rate_limit::every: unknown key; valid keys: interval, burst',
+    ]);
   });
 
   it('names the file, the line and the key path of every structural problem at once', () => {
@@ -111,7 +126,7 @@ basic_auth_users:
   bob: 42
 bearer_token_hashes: [my-plain-token]
 auth_excluded_paths: [healthz]
-rate_limit: { interval: 1s, burst: 5 }
+rate_limit: { interval: 1x, burst: -1 }
 extra: 1
 `);
     const expected = [
@@ -127,7 +142,8 @@ extra: 1
       /^<dir>\/web\.yaml:13: basic_auth_users::bob: must be a bcrypt hash string, got number 42$/,
       /^<dir>\/web\.yaml:14: bearer_token_hashes::0: must be "sha256:" and the 64 lowercase hex digits .*the value is not shown/,
       /^<dir>\/web\.yaml:15: auth_excluded_paths::0: must be a URL path starting with "\/" \(no query\), got "healthz"$/,
-      /^<dir>\/web\.yaml:16: rate_limit: is not supported by nodemeter/,
+      /^<dir>\/web\.yaml:16: rate_limit::interval: must be a duration such as "5s", "250ms" or "1m30s", got "1x"$/,
+      /^<dir>\/web\.yaml:16: rate_limit::burst: must be a whole number of requests, 0 or more, got number -1$/,
       /^<dir>\/web\.yaml:17: extra: unknown key; valid keys: tls_server_config, /,
     ];
     for (const re of expected) assert.ok(found.some((l) => re.test(l)), `${re}\nnot in:\n${found.join('\n')}`);

@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Env } from '../../config/env-expand.ts';
 import { ConfigValidationError, issue, type ConfigIssue } from '../../config/issues.ts';
+import { parseDuration } from '../../config/formats.ts';
 import { didYouMean } from '../../config/suggest.ts';
 import { isPlainObject, locate, parseYamlSource, type PosNode } from '../../config/yaml-source.ts';
 import { bcryptHashProblem } from './bcrypt-hash.ts';
@@ -13,6 +14,7 @@ import {
   TLS_VERSIONS,
   type ClientAuthType,
   type PemSource,
+  type RateLimit,
   type TlsServerConfig,
   type TlsVersionName,
   type WebConfig,
@@ -27,6 +29,7 @@ export interface ParsedWebConfig {
 }
 
 const TOP_KEYS = ['tls_server_config', 'http_server_config', 'basic_auth_users', 'auth_excluded_paths', 'bearer_token_hashes', 'bearer_token_files', 'rate_limit'];
+const RATE_LIMIT_KEYS = ['interval', 'burst'];
 const TLS_KEYS = [
   'cert', 'key', 'client_ca', 'cert_file', 'key_file', 'client_auth_type', 'client_ca_file', 'client_allowed_sans',
   'min_version', 'max_version', 'cipher_suites', 'prefer_server_cipher_suites', 'curve_preferences',
@@ -73,9 +76,6 @@ class WebConfigChecker {
     const tls = top?.tls_server_config === undefined || top.tls_server_config === null ? undefined : this.#tls(top.tls_server_config);
     const http = top?.http_server_config === undefined || top.http_server_config === null ? undefined : this.#map(top.http_server_config, ['http_server_config'], HTTP_KEYS);
     if (http?.http2 !== undefined && http.http2 !== null) this.#boolean(http.http2, ['http_server_config', 'http2']);
-    if (top?.rate_limit !== undefined) {
-      this.#problem(['rate_limit'], 'is not supported by nodemeter; limit request rates in front of the agent (a NetworkPolicy, a proxy) instead');
-    }
     return {
       source,
       tls,
@@ -86,7 +86,35 @@ class WebConfigChecker {
       authExcludedPaths: top?.auth_excluded_paths === undefined || top.auth_excluded_paths === null
         ? DEFAULT_AUTH_EXCLUDED_PATHS
         : this.#list(top.auth_excluded_paths, ['auth_excluded_paths']).flatMap((v, i) => this.#urlPath(v, ['auth_excluded_paths', i])),
+      rateLimit: top?.rate_limit === undefined || top.rate_limit === null ? undefined : this.#rateLimit(top.rate_limit),
     };
+  }
+
+  /** exporter-toolkit's token bucket: `interval` between requests (0: no limit) and `burst`. */
+  #rateLimit(value: unknown): RateLimit | undefined {
+    const limit = this.#map(value, ['rate_limit'], RATE_LIMIT_KEYS);
+    if (limit === undefined) return undefined;
+    let intervalMs: number | undefined;
+    if (limit.interval === undefined || limit.interval === null) this.#problem(['rate_limit'], 'needs interval, the time between two requests such as "100ms" (0 turns the limit off)');
+    else {
+      try {
+        intervalMs = parseDuration(limit.interval);
+      } catch (err) {
+        this.#problem(['rate_limit', 'interval'], (err as Error).message);
+      }
+    }
+    let burst: number | undefined;
+    if (limit.burst !== undefined && limit.burst !== null) {
+      if (typeof limit.burst === 'number' && Number.isSafeInteger(limit.burst) && limit.burst >= 0) burst = limit.burst;
+      else this.#problem(['rate_limit', 'burst'], `must be a whole number of requests, 0 or more, got ${describe(limit.burst)}`);
+    }
+    if (intervalMs === undefined || intervalMs === 0) return undefined;
+    if (limit.burst === undefined || limit.burst === null) {
+      this.#problem(['rate_limit'], 'needs burst, the requests let through at once, when interval is set');
+      return undefined;
+    }
+    if (burst === 0) this.#problem(['rate_limit', 'burst'], 'must be at least 1 when interval is set: a bucket of 0 would refuse every request');
+    return burst === undefined || burst === 0 ? undefined : { intervalMs, burst };
   }
 
   #problem(path: Path, message: string): void {

@@ -88,7 +88,20 @@ export interface WebConfig {
   readonly bearerTokenFiles: readonly string[];
   /** Paths served without credentials (exact match). */
   readonly authExcludedPaths: readonly string[];
+  /** `rate_limit`: one request per `intervalMs`, bursts of up to `burst`; undefined: no limit. */
+  readonly rateLimit: RateLimit | undefined;
 }
+
+export interface RateLimit {
+  readonly intervalMs: number;
+  readonly burst: number;
+}
+
+/**
+ * Paths the rate limit never refuses: the kubelet's probes, so that a flood of pulls cannot get
+ * the agent restarted by a failed liveness probe. They cost next to nothing to answer.
+ */
+export const RATE_LIMIT_EXEMPT_PATHS: readonly string[] = ['/healthz', '/readyz'];
 
 /** True when some credential is required on the paths not excluded. */
 export function authRequired(config: WebConfig): boolean {

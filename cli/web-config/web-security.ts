@@ -10,7 +10,8 @@ import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
 import { Authenticator, type AuthOutcome } from './authenticator.ts';
 import { loadWebConfigFile, readTokenFile, type LoadedWebConfig } from './load.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.ts';
-import { authRequired, watchedFiles, type WebConfig } from './web-config.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { authRequired, RATE_LIMIT_EXEMPT_PATHS, watchedFiles, type RateLimit, type WebConfig } from './web-config.ts';
 
 /** How often the web config and the files it names are read for changes. */
 export const DEFAULT_POLL_INTERVAL_MS = 3_000;
@@ -46,6 +47,7 @@ export class WebSecurity {
   readonly #tlsAtStart: TlsMaterial | undefined;
   #config: WebConfig;
   #authenticator: Authenticator;
+  #bucket: TokenBucket | undefined;
   #tokenDigests: Map<string, Buffer>;
   /** Content hash of every watched file as last seen (or its read error). */
   #seen = new Map<string, string>();
@@ -63,6 +65,7 @@ export class WebSecurity {
     this.#config = options.loaded.config;
     this.#tokenDigests = new Map(options.loaded.tokenFileDigests);
     this.#authenticator = this.#makeAuthenticator(this.#config);
+    this.#bucket = makeBucket(this.#config.rateLimit);
     this.#seen = this.#fingerprints(this.#config);
   }
 
@@ -86,11 +89,22 @@ export class WebSecurity {
       basicAuthUsers: Object.keys(c.basicAuthUsers).length,
       bearerTokens: c.bearerTokenHashes.length + c.bearerTokenFiles.length,
       authExcludedPaths: authRequired(c) ? c.authExcludedPaths : undefined,
+      rateLimit: c.rateLimit === undefined ? undefined : { intervalMs: c.rateLimit.intervalMs, burst: c.rateLimit.burst },
     };
   }
 
   get headers(): Readonly<Record<string, string>> {
     return this.#config.headers;
+  }
+
+  /**
+   * Whether a request for `path` is within `rate_limit` (it then uses up one token), or else how
+   * many seconds until the next is (for Retry-After). The probes' paths are never limited.
+   */
+  admit(path: string): { admitted: true } | { admitted: false; retryAfterSeconds: number } {
+    const bucket = this.#bucket;
+    if (bucket === undefined || RATE_LIMIT_EXEMPT_PATHS.includes(path) || bucket.take()) return { admitted: true };
+    return { admitted: false, retryAfterSeconds: bucket.retryAfterSeconds() };
   }
 
   /** True when `path` is served without credentials. */
@@ -219,6 +233,8 @@ export class WebSecurity {
     this.#config = { ...loaded.config, tls };
     this.#tokenDigests = new Map(loaded.tokenFileDigests);
     this.#authenticator = this.#makeAuthenticator(this.#config);
+    // A new bucket only for new settings: rewriting the file must not hand out a fresh burst.
+    if (!sameRateLimit(before.rateLimit, this.#config.rateLimit)) this.#bucket = makeBucket(this.#config.rateLimit);
     this.#seen = this.#fingerprints(this.#config);
     if (loaded.tls && this.#tlsAtStart) this.#onTls?.(loaded.tls.context);
     this.#logger.info(this.describe(), 'web config reloaded');
@@ -272,4 +288,12 @@ export class WebSecurity {
 
 function hashOf(contents: Buffer): string {
   return createHash('sha256').update(contents).digest('base64');
+}
+
+function makeBucket(limit: RateLimit | undefined): TokenBucket | undefined {
+  return limit === undefined ? undefined : new TokenBucket(limit.intervalMs, limit.burst);
+}
+
+function sameRateLimit(a: RateLimit | undefined, b: RateLimit | undefined): boolean {
+  return a?.intervalMs === b?.intervalMs && a?.burst === b?.burst;
 }
