@@ -110,6 +110,18 @@ rate_limit: { interval: 100ms, burst: 5 }
     ]);
   });
 
+  it('refuses TLS 1.2 settings that no handshake with the certificate could meet (its key is on P-256)', () => {
+    const tls = (extra: string): string => `tls_server_config:\n  cert_file: ${pki.serverCertFile}\n  key_file: ${pki.serverKeyFile}\n${extra}`;
+    assert.deepEqual(problems(tls('  curve_preferences: [CurveP384, X25519]\n')), [
+      "<dir>/web.yaml:4: tls_server_config::curve_preferences: leaves out CurveP256, the curve of the certificate's key: OpenSSL then refuses every TLS 1.2 handshake (Go's TLS does not); add CurveP256, or set min_version: TLS13",
+    ]);
+    assert.deepEqual(problems(tls('  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n')), [
+      "<dir>/web.yaml:4: tls_server_config::cipher_suites: has no suite for the certificate's ECDSA key, so every TLS 1.2 handshake would fail; add a TLS_ECDHE_ECDSA_WITH_… suite, or set min_version: TLS13",
+    ]);
+    const tls13 = loadWebConfigFile(file('tls13.yaml', tls('  min_version: TLS13\n  curve_preferences: [CurveP384]\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n')), {});
+    assert.equal(tls13.tls?.context.minVersion, 'TLSv1.3', 'with TLS 1.3 only, neither list limits the certificate');
+  });
+
   it('names the file, the line and the key path of every structural problem at once', () => {
     const found = problems(`tls_server_config:
   cert_fil: a.crt
