@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -19,15 +19,17 @@ import type { PrometheusExporterConfig } from '../exporters/prometheus/config.ts
 import { KINDS } from '../kube/kinds.ts';
 import { parseQuantity } from '../kube/quantity.ts';
 import { builtinRegistry } from '../pipeline/builtins.ts';
+import { loadWebConfigFile } from '../cli/web-config/load.ts';
 import { AGENT_BIN, launcherNodeFlags, NODE24, REPO_ROOT } from './support/agent.ts';
 import { configHostPaths } from './support/config-host-paths.ts';
 import { DEPLOY_DIR, renderKustomization, validateKubeObject, type KubeObject } from './support/kustomize.ts';
+import { makeTestPki } from './support/tls.ts';
 
 // ---- the shapes of the objects read here (only the fields the assertions use) ----
 
 interface EnvVar { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }
 interface VolumeMount { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }
-interface Probe { httpGet?: { path: string; port: string | number } }
+interface Probe { httpGet?: { path: string; port: string | number; scheme?: string } }
 interface Container {
   name: string;
   image: string;
@@ -47,7 +49,7 @@ interface Container {
   };
   volumeMounts?: VolumeMount[];
 }
-interface Volume { name: string; hostPath?: { path: string; type?: string }; configMap?: { name: string }; emptyDir?: object }
+interface Volume { name: string; hostPath?: { path: string; type?: string }; configMap?: { name: string }; secret?: { secretName: string; defaultMode?: number }; emptyDir?: object }
 interface PodSpec {
   serviceAccountName?: string;
   hostPID?: boolean;
@@ -65,7 +67,17 @@ interface ClusterRoleBinding extends KubeObject { roleRef: { kind: string; name:
 interface ConfigMap extends KubeObject { data: Record<string, string> }
 interface Service extends KubeObject { spec: { clusterIP?: string; selector: Record<string, string>; ports: Array<{ name: string; port: number; targetPort: string | number }> } }
 interface ServiceMonitor extends KubeObject {
-  spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path?: string; honorLabels?: boolean }> };
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    endpoints: Array<{
+      port: string;
+      path?: string;
+      honorLabels?: boolean;
+      scheme?: string;
+      tlsConfig?: { ca?: { secret?: { name: string; key: string } }; serverName?: string };
+      authorization?: { type?: string; credentials?: { name: string; key: string } };
+    }>;
+  };
 }
 
 // ---- the trees under test ----
@@ -74,12 +86,15 @@ interface Target {
   readonly dir: string;
   /** The embedded default config this tree's config must equal, but for the settings below. */
   readonly expected: { readonly docker: boolean; readonly hostpath: boolean };
+  /** The endpoint serves HTTPS (the probes say so). */
+  readonly https?: boolean;
 }
 
 const TARGETS: readonly Target[] = [
   { dir: 'base', expected: { docker: false, hostpath: false } },
   { dir: 'overlays/local-path', expected: { docker: false, hostpath: true } },
   { dir: 'overlays/docker', expected: { docker: true, hostpath: false } },
+  { dir: 'overlays/tls', expected: { docker: false, hostpath: false }, https: true },
 ];
 
 /**
@@ -334,8 +349,9 @@ for (const target of TARGETS) {
       const container = agentContainer(ds);
       const port = (container.ports ?? []).find((p) => p.name === 'metrics');
       assert.equal(port?.containerPort, agentSettingsSchema.listen_port.default, "the agent's default listen port");
-      assert.deepEqual(container.livenessProbe?.httpGet, { path: '/healthz', port: 'metrics' });
-      assert.deepEqual(container.readinessProbe?.httpGet, { path: '/readyz', port: 'metrics' });
+      const scheme = target.https === true ? { scheme: 'HTTPS' } : {};
+      assert.deepEqual(container.livenessProbe?.httpGet, { path: '/healthz', port: 'metrics', ...scheme });
+      assert.deepEqual(container.readinessProbe?.httpGet, { path: '/readyz', port: 'metrics', ...scheme });
 
       const podLabels = ds.spec.template.metadata.labels;
       const service = only<Service>(objects, 'Service');
@@ -372,6 +388,62 @@ for (const target of TARGETS) {
     });
   });
 }
+
+describe('deploy/overlays/tls: HTTPS and a bearer token', () => {
+  const dir = 'overlays/tls';
+  const WEB_MOUNT = '/etc/nodemeter/web';
+
+  it('names the web config in the Secret nodemeter-web, and mounts the token Secret the ServiceMonitor sends', () => {
+    const objects = rendered(dir);
+    const ds = only<DaemonSet>(objects, 'DaemonSet');
+    const container = agentContainer(ds);
+    const env = (container.env ?? []).find((e) => e.name === agentSettingsSchema.web_config_file.env);
+    assert.equal(env?.value, posix.join(WEB_MOUNT, 'web.yaml'));
+    const secretOf = (mountPath: string): Volume | undefined => {
+      const mount = (container.volumeMounts ?? []).find((m) => m.mountPath === mountPath);
+      assert.equal(mount?.readOnly, true, `${mountPath} is mounted read-only`);
+      return (ds.spec.template.spec.volumes ?? []).find((v) => v.name === mount?.name);
+    };
+    assert.equal(secretOf(WEB_MOUNT)?.secret?.secretName, 'nodemeter-web');
+    const tokenVolume = secretOf('/etc/nodemeter/token');
+    const endpoint = only<ServiceMonitor>(objects, 'ServiceMonitor').spec.endpoints[0];
+    assert.equal(endpoint?.scheme, 'https');
+    assert.equal(endpoint?.authorization?.type, 'Bearer');
+    assert.equal(endpoint?.authorization?.credentials?.name, tokenVolume?.secret?.secretName, 'Prometheus sends the token the agent reads');
+    assert.equal(endpoint?.authorization?.credentials?.key, 'token');
+    assert.ok(endpoint?.tlsConfig?.ca?.secret?.name, 'Prometheus verifies the certificate against a CA');
+
+    // The example web.yaml's token path, resolved from where the pod mounts it, is in the token mount.
+    const web = parse(readFileSync(join(DEPLOY_DIR, dir, 'web.yaml'), 'utf8')) as { bearer_token_files: string[] };
+    assert.deepEqual(web.bearer_token_files.map((f) => posix.join(WEB_MOUNT, f)), ['/etc/nodemeter/token/token']);
+  });
+
+  it('the example web.yaml, laid out as the pod mounts the Secrets, passes `nodemeter validate` with the deployed config', async () => {
+    const pki = await makeTestPki();
+    try {
+      const root = tempDir();
+      mkdirSync(join(root, 'web'));
+      mkdirSync(join(root, 'token'));
+      copyFileSync(join(DEPLOY_DIR, dir, 'web.yaml'), join(root, 'web', 'web.yaml'));
+      copyFileSync(pki.serverCertFile, join(root, 'web', 'tls.crt'));
+      copyFileSync(pki.serverKeyFile, join(root, 'web', 'tls.key'));
+      writeFileSync(join(root, 'token', 'token'), 'a-token-of-the-scrape\n');
+      const configFile = join(root, CONFIG_KEY);
+      writeFileSync(configFile, deployedConfigText(rendered(dir)));
+      const result = spawnSync(NODE24, [...launcherNodeFlags(), AGENT_BIN, 'validate', '--config', configFile, '--web-config-file', join(root, 'web', 'web.yaml')], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
+      });
+      assert.equal(result.status, 0, `nodemeter validate:\n${result.stdout}${result.stderr}`);
+      const loaded = loadWebConfigFile(join(root, 'web', 'web.yaml'), {});
+      assert.ok(loaded.tls, 'TLS on');
+      assert.deepEqual(loaded.config.bearerTokenFiles, [join(root, 'token', 'token')]);
+    } finally {
+      await pki.remove();
+    }
+  });
+});
 
 describe('deploy: images', () => {
   it('the base runs the placeholder nodemeter:latest', () => {
