@@ -190,4 +190,35 @@ describe('the agent behind TLS and authentication', () => {
     assert.equal((await agent!.scrape('/metrics')).status, 200, 'scrapes go on with the new certificate');
     assert.equal(agent!.exited, false);
   });
+
+  test('rate_limit added to the running agent\'s web config: a flood of pulls past the burst gets 429 with Retry-After, the probes stay open; removed again, pulls are served', async () => {
+    const webConfigPath = agent!.webConfigPath!;
+    const original = await readFile(webConfigPath, 'utf8');
+    const reloads = (): number => agent!.logs.filter((l) => l.msg === 'web config reloaded').length;
+    const rewrite = async (text: string): Promise<void> => {
+      const before = reloads();
+      await writeFile(webConfigPath, text);
+      await waitFor('the web config reloaded', () => (reloads() > before ? true : undefined), { timeoutMs: 10_000, intervalMs: 50 });
+    };
+    await rewrite(`${original}rate_limit: { interval: 1m, burst: 3 }\n`);
+    const reloaded = agent!.logs.filter((l) => l.msg === 'web config reloaded').at(-1);
+    assert.deepEqual(reloaded?.['rateLimit'], { intervalMs: 60_000, burst: 3 });
+
+    const pull = { headers: { authorization: `Bearer ${NEXT_TOKEN}` } };
+    const flood = await Promise.all(Array.from({ length: 10 }, () => agent!.get('/metrics', pull)));
+    const statuses = flood.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429, 429, 429, 429, 429], 'the burst of 3 served, the rest refused');
+    const refused = flood.find((r) => r.status === 429)!;
+    const retryAfter = Number(refused.headers['retry-after']);
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${String(refused.headers['retry-after'])}`);
+    assert.equal((await agent!.get('/metrics', { headers: { authorization: '' } })).status, 429, 'refused before authentication');
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await agent!.get('/healthz')).status, 200);
+      assert.equal((await agent!.get('/readyz')).status, 200);
+    }
+
+    await rewrite(original);
+    assert.equal((await agent!.get('/metrics', pull)).status, 200, 'served again once the limit is gone');
+    assert.equal(agent!.exited, false);
+  });
 });
