@@ -1,12 +1,10 @@
 import convict from 'convict';
 import type { Factory } from '../pipeline/component.ts';
 import { errorMessage, NodemeterError } from '../pipeline/errors.ts';
-import { registerFormats } from './formats.ts';
+import './formats.ts';
 import { issue, type ConfigIssue, type Position } from './issues.ts';
 import { didYouMean, quoteList } from './suggest.ts';
 import { define, isPlainObject, locate, type PosNode } from './yaml-source.ts';
-
-registerFormats();
 
 /** Where a component's settings sit: its config path, its subtree of positions, and its key (the fallback). */
 export interface ComponentSite {

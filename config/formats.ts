@@ -20,80 +20,73 @@ export function parseDuration(value: unknown): number {
   return total;
 }
 
-let registered = false;
-
-/** Registers the project's convict formats once: `duration` and `regex`. */
-export function registerFormats(): void {
-  if (registered) return;
-  registered = true;
-  convict.addFormat({
-    name: 'duration',
-    validate(value: unknown) {
-      parseDuration(value);
-    },
-    // Leave a bad value as it is so validate() reports it with its path instead of load() throwing.
-    coerce: (value: unknown) => {
-      try {
-        return parseDuration(value);
-      } catch {
-        return value;
+// The project's convict formats (`duration`, `regex`, …), registered when this module is first
+// imported: module code runs once, so each is registered once.
+convict.addFormat({
+  name: 'duration',
+  validate(value: unknown) {
+    parseDuration(value);
+  },
+  // Leave a bad value as it is so validate() reports it with its path instead of load() throwing.
+  coerce: (value: unknown) => {
+    try {
+      return parseDuration(value);
+    } catch {
+      return value;
+    }
+  },
+});
+convict.addFormat({
+  name: 'regex',
+  validate(value: unknown) {
+    if (typeof value !== 'string') throw new Error('must be a regular expression string');
+    try {
+      new RegExp(value);
+    } catch (err) {
+      throw new Error(`is not a valid regular expression: ${(err as Error).message}`, { cause: err });
+    }
+  },
+});
+convict.addFormat({
+  name: 'http-path',
+  validate(value: unknown) {
+    if (typeof value !== 'string' || !value.startsWith('/')) throw new Error('must be a path starting with "/"');
+  },
+});
+convict.addFormat({
+  name: 'metric-prefix',
+  validate(value: unknown) {
+    if (typeof value !== 'string' || (value !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(value))) {
+      throw new Error('must be empty or a valid Prometheus metric name prefix');
+    }
+  },
+});
+convict.addFormat({
+  name: 'label-map',
+  validate(value: unknown) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of label names to string values');
+    for (const [name, labelValue] of Object.entries(value)) {
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith('__')) throw new Error(`"${name}" is not a valid label name`);
+      if (typeof labelValue !== 'string') throw new Error(`value of label "${name}" must be a string`);
+    }
+  },
+});
+convict.addFormat({
+  // Source names (Docker labels, environment variables: any non-empty string) → label names.
+  name: 'to-label-map',
+  validate(value: unknown) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of names to label names');
+    for (const [from, label] of Object.entries(value)) {
+      if (from === '') throw new Error('has an empty key');
+      if (typeof label !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label) || label.startsWith('__')) {
+        throw new Error(`"${from}" maps to ${JSON.stringify(label)}, which is not a valid label name`);
       }
-    },
-  });
-  convict.addFormat({
-    name: 'regex',
-    validate(value: unknown) {
-      if (typeof value !== 'string') throw new Error('must be a regular expression string');
-      try {
-        new RegExp(value);
-      } catch (err) {
-        throw new Error(`is not a valid regular expression: ${(err as Error).message}`, { cause: err });
-      }
-    },
-  });
-  convict.addFormat({
-    name: 'http-path',
-    validate(value: unknown) {
-      if (typeof value !== 'string' || !value.startsWith('/')) throw new Error('must be a path starting with "/"');
-    },
-  });
-  convict.addFormat({
-    name: 'metric-prefix',
-    validate(value: unknown) {
-      if (typeof value !== 'string' || (value !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(value))) {
-        throw new Error('must be empty or a valid Prometheus metric name prefix');
-      }
-    },
-  });
-  convict.addFormat({
-    name: 'label-map',
-    validate(value: unknown) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of label names to string values');
-      for (const [name, labelValue] of Object.entries(value)) {
-        if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith('__')) throw new Error(`"${name}" is not a valid label name`);
-        if (typeof labelValue !== 'string') throw new Error(`value of label "${name}" must be a string`);
-      }
-    },
-  });
-  convict.addFormat({
-    // Source names (Docker labels, environment variables: any non-empty string) → label names.
-    name: 'to-label-map',
-    validate(value: unknown) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('must be a map of names to label names');
-      for (const [from, label] of Object.entries(value)) {
-        if (from === '') throw new Error('has an empty key');
-        if (typeof label !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label) || label.startsWith('__')) {
-          throw new Error(`"${from}" maps to ${JSON.stringify(label)}, which is not a valid label name`);
-        }
-      }
-    },
-  });
-  convict.addFormat({
-    name: 'string-array',
-    validate(value: unknown) {
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new Error('must be a list of strings');
-    },
-  });
-}
-
-registerFormats();
+    }
+  },
+});
+convict.addFormat({
+  name: 'string-array',
+  validate(value: unknown) {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new Error('must be a list of strings');
+  },
+});
