@@ -8,6 +8,7 @@ import { builtinRegistry } from '../../pipeline/builtins.ts';
 import { buildGraph } from '../../pipeline/graph.ts';
 import { Service } from '../../pipeline/service.ts';
 import { fakeFactories, type FakeReceiver } from '../../pipeline/testing-components.ts';
+import { sleep } from '../../test/support/proc.ts';
 
 /** An agent server with one fake receiver (`delay_ms` per collection) behind a Prometheus exporter. */
 async function startEndpoint(exporterLines: string[], delayMs: number): Promise<{ url: string; close: () => Promise<void> }> {
@@ -42,8 +43,6 @@ async function startEndpoint(exporterLines: string[], delayMs: number): Promise<
     },
   };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the Prometheus exporter on the agent server', () => {
   it('answers at most max_concurrent_pulls pulls at once: one more gets 503 with Retry-After at once', async () => {
