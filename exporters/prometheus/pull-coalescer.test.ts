@@ -21,18 +21,25 @@ function manual(): { produce: (signal: AbortSignal) => Promise<string>; finish: 
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-test('callers arriving while a production runs share it; one after it ended starts another', async () => {
+/** A coalescer with one caller per signal already waiting on a manual production. */
+async function callersOf(...gone: AbortSignal[]): Promise<{ c: PullCoalescer<string>; m: ReturnType<typeof manual>; results: Array<Promise<string>> }> {
   const c = new PullCoalescer<string>();
   const m = manual();
-  const a = c.run(new AbortController().signal, m.produce);
-  const b = c.run(new AbortController().signal, m.produce);
+  const results = gone.map((signal) => c.run(signal, m.produce));
   await tick();
+  return { c, m, results };
+}
+
+const staying = (): AbortSignal => new AbortController().signal;
+
+test('callers arriving while a production runs share it; one after it ended starts another', async () => {
+  const { c, m, results } = await callersOf(staying(), staying());
   assert.equal(m.calls(), 1);
   assert.equal(c.producing, true);
   m.finish('one');
-  assert.deepEqual(await Promise.all([a, b]), ['one', 'one']);
+  assert.deepEqual(await Promise.all(results), ['one', 'one']);
   assert.equal(c.producing, false);
-  const later = c.run(new AbortController().signal, m.produce);
+  const later = c.run(staying(), m.produce);
   await tick();
   assert.equal(m.calls(), 2);
   m.finish('two');
@@ -40,15 +47,10 @@ test('callers arriving while a production runs share it; one after it ended star
 });
 
 test('a failure reaches every caller sharing it, and the next caller starts afresh', async () => {
-  const c = new PullCoalescer<string>();
-  const m = manual();
-  const a = c.run(new AbortController().signal, m.produce);
-  const b = c.run(new AbortController().signal, m.produce);
-  await tick();
+  const { c, m, results } = await callersOf(staying(), staying());
   m.fail(new Error('collection failed'));
-  await assert.rejects(a, /collection failed/);
-  await assert.rejects(b, /collection failed/);
-  const next = c.run(new AbortController().signal, m.produce);
+  for (const result of results) await assert.rejects(result, /collection failed/);
+  const next = c.run(staying(), m.produce);
   await tick();
   assert.equal(m.calls(), 2);
   m.finish('ok');
@@ -56,36 +58,26 @@ test('a failure reaches every caller sharing it, and the next caller starts afre
 });
 
 test('the production is aborted only when every caller has gone, and then a new caller does not join it', async () => {
-  const c = new PullCoalescer<string>();
-  const m = manual();
   const goneA = new AbortController();
   const goneB = new AbortController();
-  const a = c.run(goneA.signal, m.produce);
-  const b = c.run(goneB.signal, m.produce);
-  await tick();
+  const { c, m, results } = await callersOf(goneA.signal, goneB.signal);
   goneA.abort();
   assert.equal(m.signals[0]!.aborted, false, 'one caller left, the other still waits');
   goneB.abort();
   assert.equal(m.signals[0]!.aborted, true, 'the last caller left');
   assert.equal(c.producing, false);
-  const fresh = c.run(new AbortController().signal, m.produce);
+  const fresh = c.run(staying(), m.produce);
   await tick();
   assert.equal(m.calls(), 2, 'a caller after everyone left starts a new production');
   m.finish('aborted anyway');
   m.finish('fresh');
-  assert.equal(await a, 'aborted anyway');
-  assert.equal(await b, 'aborted anyway');
+  assert.deepEqual(await Promise.all(results), ['aborted anyway', 'aborted anyway']);
   assert.equal(await fresh, 'fresh');
 });
 
 test('a caller whose signal is already aborted does not keep the production alive', async () => {
-  const c = new PullCoalescer<string>();
-  const m = manual();
-  const gone = new AbortController();
-  gone.abort();
-  const a = c.run(gone.signal, m.produce);
-  await tick();
+  const { m, results } = await callersOf(AbortSignal.abort());
   assert.equal(m.signals[0]!.aborted, true);
   m.finish('x');
-  assert.equal(await a, 'x');
+  assert.deepEqual(await Promise.all(results), ['x']);
 });
