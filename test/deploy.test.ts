@@ -202,6 +202,17 @@ const tempDirs: string[] = [];
 after(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
+/** `nodemeter validate <args>` exits 0 and says valid; no environment, as in a pod without one. */
+function assertValid(args: readonly string[]): void {
+  const result = spawnSync(NODE24, [...launcherNodeFlags(), AGENT_BIN, 'validate', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
+  });
+  assert.equal(result.status, 0, `nodemeter validate ${args.join(' ')}:\n${result.stdout}${result.stderr}`);
+  assert.match(result.stdout, /: valid;/);
+}
+
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'nodemeter-deploy-'));
   tempDirs.push(dir);
@@ -241,13 +252,7 @@ for (const target of TARGETS) {
     it("the ConfigMap's config passes `nodemeter validate` (exit 0)", () => {
       const file = join(tempDir(), CONFIG_KEY);
       writeFileSync(file, deployedConfigText(rendered(target.dir)));
-      const result = spawnSync(NODE24, [...launcherNodeFlags(), AGENT_BIN, 'validate', '--config', file], {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
-      });
-      assert.equal(result.status, 0, `nodemeter validate --config ${file}:\n${result.stdout}${result.stderr}`);
-      assert.match(result.stdout, /: valid;/);
+      assertValid(['--config', file]);
     });
 
     it('its config is the embedded Kubernetes default config but for where things are on the host', () => {
@@ -430,12 +435,7 @@ describe('deploy/overlays/tls: HTTPS and a bearer token', () => {
       writeFileSync(join(root, 'token', 'token'), 'a-token-of-the-scrape\n');
       const configFile = join(root, CONFIG_KEY);
       writeFileSync(configFile, deployedConfigText(rendered(dir)));
-      const result = spawnSync(NODE24, [...launcherNodeFlags(), AGENT_BIN, 'validate', '--config', configFile, '--web-config-file', join(root, 'web', 'web.yaml')], {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
-      });
-      assert.equal(result.status, 0, `nodemeter validate:\n${result.stdout}${result.stderr}`);
+      assertValid(['--config', configFile, '--web-config-file', join(root, 'web', 'web.yaml')]);
       const loaded = loadWebConfigFile(join(root, 'web', 'web.yaml'), {});
       assert.ok(loaded.tls, 'TLS on');
       assert.deepEqual(loaded.config.bearerTokenFiles, [join(root, 'token', 'token')]);
