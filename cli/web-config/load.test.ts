@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigValidationError } from '../../config/issues.ts';
 import { makeTestPki, type TestPki } from '../../test/support/tls.ts';
 import { loadWebConfigFile } from './load.ts';
-import { DEFAULT_AUTH_EXCLUDED_PATHS } from './web-config.ts';
+import { DEFAULT_AUTH_EXCLUDED_PATHS, fileState, watchedFiles } from './web-config.ts';
 
 // bcrypt of "nodemeter-it-pushgateway-pw" made by libxcrypt (Python's crypt), not by bcryptjs.
 const HASH = '$2b$10$od5auBZaGNwix8Kcx0dBqerk5Vlifn4Otq7qExqplJtis8.929YzW';
@@ -95,6 +95,8 @@ rate_limit: { interval: 100ms, burst: 5 }
     assert.equal(loaded.tokenFileDigests.get(tokenFile)?.toString('hex'), TOKEN_SHA, 'the trailing newline is not part of the token');
     assert.deepEqual(loaded.config.authExcludedPaths, ['/healthz']);
     assert.deepEqual(loaded.config.rateLimit, { intervalMs: 100, burst: 5 });
+    assert.deepEqual([...loaded.fileStates.keys()].sort(), watchedFiles(loaded.config).sort(), 'the state of every watched file, as read');
+    assert.equal(loaded.fileStates.get(tokenFile), fileState(Buffer.from(`${TOKEN}\n`)));
   });
 
   it('rate_limit: interval 0 turns it off; an interval needs a burst of at least 1', () => {

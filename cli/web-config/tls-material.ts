@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { errorMessage } from '../../pipeline/errors.ts';
 import { ioProblem } from './io-problem.ts';
-import { CURVES, TLS_VERSIONS, type PemSource, type TlsServerConfig } from './web-config.ts';
+import { CURVES, fileState, TLS_VERSIONS, type PemSource, type TlsServerConfig } from './web-config.ts';
 
 /** Certificates and keys are a few KiB; anything this big is the wrong file. */
 const MAX_PEM_BYTES = 1024 * 1024;
@@ -37,13 +37,15 @@ function keyName(source: PemSource, inlineKey: string, fileKey: string): string[
   return ['tls_server_config', 'file' in source ? fileKey : inlineKey];
 }
 
-/** Reads a PEM source; the message names the file, never its contents. */
-export function readPem(source: PemSource): { text: string } | { error: string } {
+/** Reads a PEM source, noting a file's state in `states` when given; the message names the file, never its contents. */
+export function readPem(source: PemSource, states?: Map<string, string>): { text: string } | { error: string } {
   if ('inline' in source) return { text: source.inline };
   try {
     const size = statSync(source.file).size;
     if (size > MAX_PEM_BYTES) return { error: `${source.file} is ${size} bytes; a PEM certificate or key is far smaller (wrong file?)` };
-    return { text: readFileSync(source.file, 'utf8') };
+    const bytes = readFileSync(source.file);
+    states?.set(source.file, fileState(bytes));
+    return { text: bytes.toString('utf8') };
   } catch (err) {
     return { error: `cannot read ${source.file}: ${ioProblem(err)}` };
   }
@@ -54,13 +56,13 @@ export function readPem(source: PemSource): { text: string } | { error: string }
  * them: each must parse, and the key must belong to the certificate. Used at start (problems
  * become config errors) and on every change (problems are logged and the old pair kept).
  */
-export function loadTlsMaterial(tls: TlsServerConfig): TlsLoadResult {
+export function loadTlsMaterial(tls: TlsServerConfig, states?: Map<string, string>): TlsLoadResult {
   const problems: TlsProblem[] = [];
   const certPath = keyName(tls.cert, 'cert', 'cert_file');
   const keyPath = keyName(tls.key, 'key', 'key_file');
   const where = (source: PemSource, inlineKey: string) => ('file' in source ? source.file : `the inline ${inlineKey}`);
 
-  const certText = readPem(tls.cert);
+  const certText = readPem(tls.cert, states);
   let certificate: X509Certificate | undefined;
   if ('error' in certText) problems.push({ path: certPath, message: certText.error });
   else if (certText.text.match(PEM_CERT_RE) === null) problems.push({ path: certPath, message: `${where(tls.cert, 'cert')} holds no PEM certificate ("-----BEGIN CERTIFICATE-----")` });
@@ -72,7 +74,7 @@ export function loadTlsMaterial(tls: TlsServerConfig): TlsLoadResult {
     }
   }
 
-  const keyText = readPem(tls.key);
+  const keyText = readPem(tls.key, states);
   let privateKey: ReturnType<typeof createPrivateKey> | undefined;
   if ('error' in keyText) problems.push({ path: keyPath, message: keyText.error });
   else {
@@ -91,7 +93,7 @@ export function loadTlsMaterial(tls: TlsServerConfig): TlsLoadResult {
   let caText: string | undefined;
   if (tls.clientCa) {
     const caPath = keyName(tls.clientCa, 'client_ca', 'client_ca_file');
-    const ca = readPem(tls.clientCa);
+    const ca = readPem(tls.clientCa, states);
     if ('error' in ca) problems.push({ path: caPath, message: ca.error });
     else {
       const blocks = ca.text.match(PEM_CERT_RE) ?? [];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The web config file (`--web-config-file`): the Prometheus exporter-toolkit format
  * (`tls_server_config`, `http_server_config`, `basic_auth_users`, `auth_excluded_paths`) plus
@@ -106,6 +107,14 @@ export const RATE_LIMIT_EXEMPT_PATHS: readonly string[] = ['/healthz', '/readyz'
 /** True when some credential is required on the paths not excluded. */
 export function authRequired(config: WebConfig): boolean {
   return Object.keys(config.basicAuthUsers).length > 0 || config.bearerTokenHashes.length > 0 || config.bearerTokenFiles.length > 0;
+}
+
+/**
+ * A watched file's state for change detection: a digest of its bytes. Loading notes the state of
+ * each file it reads, and the agent compares against that on every poll.
+ */
+export function fileState(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('base64');
 }
 
 /** The files the agent keeps watching: the web config itself and every file it names. */

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -11,7 +9,7 @@ import { Authenticator, type AuthOutcome } from './authenticator.ts';
 import { loadWebConfigFile, readTokenFile, type LoadedWebConfig } from './load.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.ts';
 import { TokenBucket } from './token-bucket.ts';
-import { authRequired, RATE_LIMIT_EXEMPT_PATHS, watchedFiles, type RateLimit, type WebConfig } from './web-config.ts';
+import { authRequired, fileState, RATE_LIMIT_EXEMPT_PATHS, watchedFiles, type RateLimit, type WebConfig } from './web-config.ts';
 
 /** How often the web config and the files it names are read for changes. */
 export const DEFAULT_POLL_INTERVAL_MS = 3_000;
@@ -49,8 +47,8 @@ export class WebSecurity {
   #authenticator: Authenticator;
   #bucket: TokenBucket | undefined;
   #tokenDigests: Map<string, Buffer>;
-  /** Content hash of every watched file as last seen (or its read error). */
-  #seen = new Map<string, string>();
+  /** {@link fileState} of every watched file as last seen (or its read error): at first, as loading read it. */
+  #seen: Map<string, string>;
   /** Polls stat the watched files and read one only when its stat changed. */
   readonly #snapshots = new FileSnapshots(MAX_WATCHED_BYTES);
   #polling = false;
@@ -66,7 +64,7 @@ export class WebSecurity {
     this.#tokenDigests = new Map(options.loaded.tokenFileDigests);
     this.#authenticator = this.#makeAuthenticator(this.#config);
     this.#bucket = makeBucket(this.#config.rateLimit);
-    this.#seen = this.#fingerprints(this.#config);
+    this.#seen = new Map(options.loaded.fileStates);
   }
 
   /** The TLS material at start; undefined: plain HTTP. */
@@ -235,7 +233,7 @@ export class WebSecurity {
     this.#authenticator = this.#makeAuthenticator(this.#config);
     // A new bucket only for new settings: rewriting the file must not hand out a fresh burst.
     if (!sameRateLimit(before.rateLimit, this.#config.rateLimit)) this.#bucket = makeBucket(this.#config.rateLimit);
-    this.#seen = this.#fingerprints(this.#config);
+    this.#seen = new Map(loaded.fileStates);
     if (loaded.tls && this.#tlsAtStart) this.#onTls?.(loaded.tls.context);
     this.#logger.info(this.describe(), 'web config reloaded');
   }
@@ -256,38 +254,11 @@ export class WebSecurity {
       const { contents, changed } = await this.#snapshots.read(file);
       const previous = this.#seen.get(file);
       if (!changed && previous !== undefined && !previous.startsWith('error: ')) return previous;
-      return hashOf(contents);
+      return fileState(contents);
     } catch (err) {
       return `error: ${errorMessage(err)}`;
     }
   }
-
-  /**
-   * The same states for the files just loaded, read synchronously: loading read them that way a
-   * moment ago, and a change made before the first poll must still count as one.
-   */
-  #fingerprints(config: WebConfig): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const file of watchedFiles(config)) {
-      let state: string;
-      try {
-        const info = statSync(file);
-        // Worded as FileSnapshots words them, so an unchanged problem is not seen as a change.
-        if (!info.isFile()) throw new Error(`${file} is not a regular file`);
-        if (info.size > MAX_WATCHED_BYTES) throw new Error(`${file} is larger than ${MAX_WATCHED_BYTES} bytes`);
-        state = hashOf(readFileSync(file));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        state = `error: ${code === undefined ? errorMessage(err) : `cannot read ${file}: ${code}`}`;
-      }
-      out.set(file, state);
-    }
-    return out;
-  }
-}
-
-function hashOf(contents: Buffer): string {
-  return createHash('sha256').update(contents).digest('base64');
 }
 
 function makeBucket(limit: RateLimit | undefined): TokenBucket | undefined {
