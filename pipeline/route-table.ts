@@ -1,7 +1,10 @@
 import type { HttpHandler, HttpRouter } from './component.ts';
 
+/** The kubelet's probes: liveness and readiness. */
+export const PROBE_PATHS: readonly string[] = ['/healthz', '/readyz'];
+
 /** Paths the agent's HTTP server answers itself: health, readiness, the index page. */
-export const AGENT_PATHS: readonly string[] = ['/', '/healthz', '/readyz'];
+export const AGENT_PATHS: readonly string[] = ['/', ...PROBE_PATHS];
 
 export interface Route {
   readonly description: string;

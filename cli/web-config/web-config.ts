@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { PROBE_PATHS } from '../../pipeline/route-table.ts';
+
 /**
  * The web config file (`--web-config-file`): the Prometheus exporter-toolkit format
  * (`tls_server_config`, `http_server_config`, `basic_auth_users`, `auth_excluded_paths`) plus
@@ -55,7 +57,7 @@ export const CONFIGURABLE_HEADERS: Readonly<Record<string, readonly string[] | u
 };
 
 /** Paths served without credentials when `auth_excluded_paths` is not given: the kubelet's probes. */
-export const DEFAULT_AUTH_EXCLUDED_PATHS: readonly string[] = ['/healthz', '/readyz'];
+export const DEFAULT_AUTH_EXCLUDED_PATHS: readonly string[] = PROBE_PATHS;
 
 /** A PEM value: from a file (re-read when it changes) or written inline in the web config. */
 export type PemSource = { readonly file: string } | { readonly inline: string };
@@ -97,12 +99,6 @@ export interface RateLimit {
   readonly intervalMs: number;
   readonly burst: number;
 }
-
-/**
- * Paths the rate limit never refuses: the kubelet's probes, so that a flood of pulls cannot get
- * the agent restarted by a failed liveness probe. They cost next to nothing to answer.
- */
-export const RATE_LIMIT_EXEMPT_PATHS: readonly string[] = ['/healthz', '/readyz'];
 
 /** True when some credential is required on the paths not excluded. */
 export function authRequired(config: WebConfig): boolean {

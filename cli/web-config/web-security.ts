@@ -5,11 +5,12 @@ import type { Env } from '../../config/env-expand.ts';
 import { ConfigValidationError } from '../../config/issues.ts';
 import { errorMessage } from '../../pipeline/errors.ts';
 import { FileSnapshots } from '../../pipeline/file-snapshots.ts';
+import { PROBE_PATHS } from '../../pipeline/route-table.ts';
 import { Authenticator, type AuthOutcome } from './authenticator.ts';
 import { loadWebConfigFile, readTokenFile, type LoadedWebConfig } from './load.ts';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.ts';
 import { TokenBucket } from './token-bucket.ts';
-import { authRequired, fileState, RATE_LIMIT_EXEMPT_PATHS, watchedFiles, type RateLimit, type WebConfig } from './web-config.ts';
+import { authRequired, fileState, watchedFiles, type RateLimit, type WebConfig } from './web-config.ts';
 
 /** How often the web config and the files it names are read for changes. */
 export const DEFAULT_POLL_INTERVAL_MS = 3_000;
@@ -97,11 +98,12 @@ export class WebSecurity {
 
   /**
    * Whether a request for `path` is within `rate_limit` (it then uses up one token), or else how
-   * many seconds until the next is (for Retry-After). The probes' paths are never limited.
+   * many seconds until the next is (for Retry-After). The probes are never limited, so a flood
+   * of pulls cannot get the agent restarted by a failed liveness probe; they cost next to nothing.
    */
   admit(path: string): { admitted: true } | { admitted: false; retryAfterSeconds: number } {
     const bucket = this.#bucket;
-    if (bucket === undefined || RATE_LIMIT_EXEMPT_PATHS.includes(path) || bucket.take()) return { admitted: true };
+    if (bucket === undefined || PROBE_PATHS.includes(path) || bucket.take()) return { admitted: true };
     return { admitted: false, retryAfterSeconds: bucket.retryAfterSeconds() };
   }
 
