@@ -11,12 +11,11 @@ import {
   CONFIGURABLE_HEADERS,
   CURVES,
   DEFAULT_AUTH_EXCLUDED_PATHS,
-  TLS_VERSIONS,
+  TLS_VERSION_NAMES,
   type ClientAuthType,
   type PemSource,
   type RateLimit,
   type TlsServerConfig,
-  type TlsVersionName,
   type WebConfig,
 } from './web-config.ts';
 
@@ -221,7 +220,7 @@ class WebConfigChecker {
         this.#problem([...path, 'client_allowed_sans'], 'needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert (otherwise a client may send no certificate to match)');
       }
     }
-    const versions = Object.keys(TLS_VERSIONS) as TlsVersionName[];
+    const versions = TLS_VERSION_NAMES;
     const minVersion = tls.min_version === undefined || tls.min_version === null ? 'TLS12' : this.#oneOf(tls.min_version, [...path, 'min_version'], versions);
     const maxVersion = tls.max_version === undefined || tls.max_version === null ? 'TLS13' : this.#oneOf(tls.max_version, [...path, 'max_version'], versions);
     if (minVersion !== undefined && maxVersion !== undefined && versions.indexOf(minVersion) > versions.indexOf(maxVersion)) {

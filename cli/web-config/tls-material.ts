@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { errorMessage } from '../../pipeline/errors.ts';
 import { ioProblem } from './io-problem.ts';
-import { CURVES, fileState, TLS_VERSIONS, type PemSource, type TlsServerConfig } from './web-config.ts';
+import { CURVES, fileState, TLS_VERSION_NAMES, TLS_VERSIONS, type PemSource, type TlsServerConfig } from './web-config.ts';
 
 /** Certificates and keys are a few KiB; anything this big is the wrong file. */
 const MAX_PEM_BYTES = 1024 * 1024;
@@ -150,8 +150,7 @@ const KEY_CURVES: Readonly<Record<string, string>> = { prime256v1: 'P-256', secp
  * rule, not Go's) curve_preferences without the curve the certificate's own EC key is on.
  */
 function tls12Problems(certificate: X509Certificate, tls: TlsServerConfig): TlsProblem[] {
-  const versions = Object.keys(TLS_VERSIONS);
-  if (versions.indexOf(tls.minVersion) > versions.indexOf('TLS12')) return [];
+  if (TLS_VERSION_NAMES.indexOf(tls.minVersion) > TLS_VERSION_NAMES.indexOf('TLS12')) return [];
   const key = certificate.publicKey;
   const problems: TlsProblem[] = [];
   const curve = key.asymmetricKeyType === 'ec' ? KEY_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;

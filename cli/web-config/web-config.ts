@@ -20,6 +20,8 @@ export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
 /** exporter-toolkit's version names → Node's. */
 export const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 export type TlsVersionName = keyof typeof TLS_VERSIONS;
+/** The version names oldest first: one is newer than another when it comes later here. */
+export const TLS_VERSION_NAMES = Object.keys(TLS_VERSIONS) as TlsVersionName[];
 
 /** exporter-toolkit's curve names → OpenSSL's. */
 export const CURVES: Readonly<Record<string, string>> = { CurveP256: 'P-256', CurveP384: 'P-384', CurveP521: 'P-521', X25519: 'X25519' };
