@@ -32,6 +32,15 @@ async function callersOf(...gone: AbortSignal[]): Promise<{ c: PullCoalescer<str
 
 const staying = (): AbortSignal => new AbortController().signal;
 
+/** After the first production ended, a new caller starts a second one, which answers it. */
+async function assertStartsAfresh(c: PullCoalescer<string>, m: ReturnType<typeof manual>, value: string): Promise<void> {
+  const next = c.run(staying(), m.produce);
+  await tick();
+  assert.equal(m.calls(), 2);
+  m.finish(value);
+  assert.equal(await next, value);
+}
+
 test('callers arriving while a production runs share it; one after it ended starts another', async () => {
   const { c, m, results } = await callersOf(staying(), staying());
   assert.equal(m.calls(), 1);
@@ -39,22 +48,14 @@ test('callers arriving while a production runs share it; one after it ended star
   m.finish('one');
   assert.deepEqual(await Promise.all(results), ['one', 'one']);
   assert.equal(c.producing, false);
-  const later = c.run(staying(), m.produce);
-  await tick();
-  assert.equal(m.calls(), 2);
-  m.finish('two');
-  assert.equal(await later, 'two');
+  await assertStartsAfresh(c, m, 'two');
 });
 
 test('a failure reaches every caller sharing it, and the next caller starts afresh', async () => {
   const { c, m, results } = await callersOf(staying(), staying());
   m.fail(new Error('collection failed'));
   for (const result of results) await assert.rejects(result, /collection failed/);
-  const next = c.run(staying(), m.produce);
-  await tick();
-  assert.equal(m.calls(), 2);
-  m.finish('ok');
-  assert.equal(await next, 'ok');
+  await assertStartsAfresh(c, m, 'ok');
 });
 
 test('the production is aborted only when every caller has gone, and then a new caller does not join it', async () => {
